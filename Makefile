@@ -26,7 +26,8 @@ setup: $(STAMP)
 run: setup
 	@mkdir -p runs/outputs
 	HF_HUB_OFFLINE=1 $(BIN)/papermill runs/quarter.ipynb runs/outputs/quarter-$(QUARTER).ipynb \
-	  -p quarter $(QUARTER) -p source $(SOURCE) -p lake $(LAKE) -p namer $(NAMER) --log-output
+	  -p quarter $(QUARTER) -p source $(SOURCE) -p lake $(LAKE) -p namer $(NAMER) --log-output --progress-bar
+	$(BIN)/ftm lake record runs/outputs/quarter-$(QUARTER).ipynb --quarter $(QUARTER) --lake $(LAKE)
 
 export: setup
 	$(BIN)/nbdev-export

@@ -332,7 +332,7 @@ class FileConnector(Connector):
 SOURCES = "sample, parquet:PATH, csv:PATH, wrds or prefetch"
 
 def get_connector(source: str, cfg=None, mapping=None) -> Connector:
-    """The connector for `source`: 'sample' | 'parquet:PATH' | 'csv:PATH'. `cfg` is the run's `Config`;
+    """The connector for `source`: 'sample' | 'parquet:PATH' | 'csv:PATH' | 'wrds' | 'prefetch'. `cfg` is the run's `Config`;
     `mapping` (or `cfg.source_map`, where the config has one) renames file columns, e.g. ['body=text']."""
     s = (source or '').strip()
     if mapping is None: mapping = getattr(cfg, 'source_map', None)
@@ -341,9 +341,12 @@ def get_connector(source: str, cfg=None, mapping=None) -> Connector:
     if kind in ('parquet', 'csv') and sep:
         if not rest.strip(): raise SourceError(f"source {s!r} has no path: write {kind}:PATH, e.g. {kind}:data/calls.{kind}")
         return FileConnector(rest.strip(), kind, mapping=mapping)
-    if kind in ('wrds', 'prefetch'):
-        raise SourceNotAvailable(f"source {kind!r} is not available in this version of ftm yet; "
-                                 f"use sample, parquet:PATH or csv:PATH (e.g. a file exported from WRDS)")
+    if s == 'wrds':
+        from ftm.wrds import WRDSConnector          # imported here: ftm.wrds imports this module
+        return WRDSConnector(getattr(cfg, 'wrds', None))
+    if s == 'prefetch':
+        from ftm.prefetch import PrefetchConnector
+        return PrefetchConnector(cfg)
     hint = ''
     if s.lower().endswith(('.parquet', '.csv')): hint = f" (did you mean {s.rsplit('.', 1)[-1].lower()}:{s}?)"
     raise SourceError(f"unknown source {s!r}: use {SOURCES}{hint}")
