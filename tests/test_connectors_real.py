@@ -4,13 +4,7 @@ import duckdb, pytest
 from ftm.connectors import get_connector
 from ftm.quarters import quarter_range
 
-def _maec():
-    for d in [Path(__file__).resolve().parent, *Path(__file__).resolve().parents, Path.cwd(), *Path.cwd().parents]:
-        p = d/'shared'/'data'/'maec'/'transcripts.parquet'
-        if p.exists(): return p
-    return None
-
-MAEC = _maec()
+from shared_data import MAEC
 pytestmark = pytest.mark.skipif(MAEC is None, reason='MAEC data (../shared/data/maec) not available')
 
 def _expected():

@@ -16,11 +16,8 @@ QUARTER = '2016Q2'
 D, T = dt.date, dt.time
 
 def maec_path() -> Path | None:
-    here = Path(__file__).resolve()
-    for d in [here.parent, *here.parents, Path.cwd(), *Path.cwd().parents]:
-        p = d/'shared'/'data'/'maec'/'transcripts.parquet'
-        if p.exists(): return p
-    return None
+    from shared_data import MAEC
+    return MAEC
 
 def start_server(root: Path):
     "An embedded PostgreSQL server under `root`: (server, socket folder, port)."
