@@ -114,6 +114,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'ftm.evaluate.quality': ('evaluate.html#quality', 'ftm/evaluate.py'),
                               'ftm.evaluate.theme_ari': ('evaluate.html#theme_ari', 'ftm/evaluate.py'),
                               'ftm.evaluate.theme_coverage': ('evaluate.html#theme_coverage', 'ftm/evaluate.py'),
+                              'ftm.evaluate.topic_theme_ari': ('evaluate.html#topic_theme_ari', 'ftm/evaluate.py'),
                               'ftm.evaluate.topics_per_firm': ('evaluate.html#topics_per_firm', 'ftm/evaluate.py')},
             'ftm.events': { 'ftm.events.EventResults': ('events.html#eventresults', 'ftm/events.py'),
                             'ftm.events.EventResults.plot': ('events.html#eventresults.plot', 'ftm/events.py'),
