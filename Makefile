@@ -9,7 +9,7 @@ SOURCE ?= sample
 LAKE ?= ./lake
 NAMER ?= keywords
 
-.PHONY: setup run test export clean-nbs check-sync bench
+.PHONY: setup run test export check-sync bench events
 
 # Set-up is keyed on the files that define it, so a second call is a no-op.
 $(STAMP): pyproject.toml constraints.txt
@@ -48,3 +48,11 @@ test: setup check-sync
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/quarter.py --data ../shared/data/maec/transcripts.parquet --quarter 2016Q2
+
+# The event study over published quarters (run `ftm run` for each quarter first); the executed notebook is the record.
+QUARTERS ?= 2015Q2..2017Q4
+PRICES ?= ../shared/data/prices/daily_prices.parquet
+events: setup
+	@mkdir -p runs/outputs
+	$(BIN)/papermill runs/events.ipynb runs/outputs/events-$(subst ..,-,$(QUARTERS)).ipynb \
+	  -p quarters $(QUARTERS) -p prices $(PRICES) -p lake $(LAKE) --log-output
