@@ -165,6 +165,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'ftm.executors._embedder': ('executors.html#_embedder', 'ftm/executors.py'),
                                'ftm.executors._init_worker': ('executors.html#_init_worker', 'ftm/executors.py'),
                                'ftm.executors._name_topics': ('executors.html#_name_topics', 'ftm/executors.py'),
+                               'ftm.executors._weighted_cuts': ('executors.html#_weighted_cuts', 'ftm/executors.py'),
                                'ftm.executors.chunk_key': ('executors.html#chunk_key', 'ftm/executors.py'),
                                'ftm.executors.map_batch': ('executors.html#map_batch', 'ftm/executors.py'),
                                'ftm.executors.plan_batches': ('executors.html#plan_batches', 'ftm/executors.py'),

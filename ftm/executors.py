@@ -18,13 +18,29 @@ __all__ = ['THREAD_VARS', 'plan_batches', 'resolve_workers', 'chunk_key', 'Circu
            'BatchResult', 'map_batch', 'worker_env', 'thread_pools', 'LocalExecutor']
 
 # %% ../nbs/15_executors.ipynb #cb8f7743
-def plan_batches(firm_ids: list[str], batch_firms: int, workers: int = 1) -> list[list[str]]:
+def _weighted_cuts(w: np.ndarray, n: int) -> np.ndarray:
+    "Cut points that split weights `w` into `n` contiguous runs of near-equal total (each cut at the nearer side)."
+    cum = np.cumsum(w)
+    t = cum[-1] * np.arange(1, n) / n
+    i = np.minimum(np.searchsorted(cum, t), len(w) - 1)      # the firm whose running total first reaches t
+    cuts = np.where(cum[i] - t < t - (cum[i] - w[i]), i + 1, i)
+    return np.unique(np.clip(cuts, 1, len(w) - 1))
+
+def plan_batches(firm_ids: list[str], batch_firms: int, workers: int = 1, weights: dict | None = None) -> list[list[str]]:
     """The manifest: sorted firm ids cut into contiguous batches of at most `batch_firms`, and into at least
-    `workers` batches when there are enough firms, so every worker has work."""
+    `workers` batches when there are enough firms, so every worker has work. With `weights` (firm id -> work, such as
+    kept sentences) the cuts balance the work instead of the number of firms, so that the workers finish together."""
     ids = sorted(set(firm_ids))
     if not ids: return []
     n = max(math.ceil(len(ids)/batch_firms), min(workers, len(ids)))
-    return [list(b) for b in np.array_split(np.array(ids, dtype=object), n)]
+    arr = np.array(ids, dtype=object)
+    if weights is None: return [list(b) for b in np.array_split(arr, n)]
+    w = np.array([max(float(weights.get(i, 0)), 1e-9) for i in ids])
+    step = max(1, min(workers, len(ids)))      # a multiple of the workers, so each takes the same number of batches
+    for k in range(math.ceil(n/step)*step, len(ids) + 1, step):
+        out = [list(b) for b in np.split(arr, _weighted_cuts(w, k))] if k > 1 else [ids]
+        if max(map(len, out)) <= batch_firms and len(out) >= min(workers, len(ids)): return out
+    return [[i] for i in ids]
 
 def resolve_workers(workers: int) -> int:
     "0 means one per core (the cores this process may use)."

@@ -55,8 +55,8 @@ def _map(cfg: Config, lake: Lake, q: str, tr_run: str, map_run: str, executor, p
     if 'manifest' in cps: batches = cps['manifest']['batches']      # a resumed run keeps its batches
     else:   # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
         f = lake.read('firms', q, run_id=tr_run, columns=['firm_id', 'n_sentences_kept']).to_pylist()
-        batches = plan_batches([r['firm_id'] for r in f if r['n_sentences_kept'] > 0], cfg.executor.batch_firms,
-                               resolve_workers(cfg.executor.workers))
+        kept = {r['firm_id']: r['n_sentences_kept'] for r in f if r['n_sentences_kept'] > 0}
+        batches = plan_batches(list(kept), cfg.executor.batch_firms, resolve_workers(cfg.executor.workers), weights=kept)
         run.set_checkpoint('manifest', dict(batches=batches, transcripts_run=tr_run,
                                             empty=sorted(r['firm_id'] for r in f if r['n_sentences_kept'] == 0)))
     specs = [BatchSpec(cfg, q, map_run, i, ids, tr_run) for i, ids in enumerate(batches)]
