@@ -38,7 +38,7 @@ def plan_batches(firm_ids: list[str], batch_firms: int, workers: int = 1, weight
     w = np.array([max(float(weights.get(i, 0)), 1e-9) for i in ids])
     step = max(1, min(workers, len(ids)))      # a multiple of the workers, so each takes the same number of batches
     for k in range(math.ceil(n/step)*step, len(ids) + 1, step):
-        out = [list(b) for b in np.split(arr, _weighted_cuts(w, k))] if k > 1 else [ids]
+        out = [list(b) for b in np.split(arr, _weighted_cuts(w, k))]
         if max(map(len, out)) <= batch_firms and len(out) >= min(workers, len(ids)): return out
     return [[i] for i in ids]
 
