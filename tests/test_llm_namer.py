@@ -70,16 +70,18 @@ class FakeLLM:
                 try:
                     r = fake.behave(item, n, body)
                     time.sleep(r.delay)
-                    if r.status != 200:
-                        return self._send(r.status, {'error': {'message': r.message or f'scripted {r.status}', 'type': 'x'}},
-                                          r.headers)
-                    self._send(200, {'id': f'c{item}-{n}', 'object': 'chat.completion', 'created': 0,
-                                     'model': body['model'], 'usage': {'prompt_tokens': 10, 'completion_tokens': 5,
-                                                                       'total_tokens': 15},
-                                     'choices': [{'index': 0, 'finish_reason': 'stop',
-                                                  'message': {'role': 'assistant', 'content': r.content}}]}, r.headers)
                 finally:
+                    # Leave the count before answering: once the reply is written the client may send its next
+                    # request, and counting this one until after the write would over-count by one (flaky in CI).
                     with fake.lock: fake.inflight -= 1
+                if r.status != 200:
+                    return self._send(r.status, {'error': {'message': r.message or f'scripted {r.status}', 'type': 'x'}},
+                                      r.headers)
+                self._send(200, {'id': f'c{item}-{n}', 'object': 'chat.completion', 'created': 0,
+                                 'model': body['model'], 'usage': {'prompt_tokens': 10, 'completion_tokens': 5,
+                                                                   'total_tokens': 15},
+                                 'choices': [{'index': 0, 'finish_reason': 'stop',
+                                              'message': {'role': 'assistant', 'content': r.content}}]}, r.headers)
         self.server = ThreadingHTTPServer(('127.0.0.1', self.port), H)
         self.server.handle_error = lambda *a: None
         self.port = self.server.server_port
