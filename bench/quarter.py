@@ -17,8 +17,9 @@ fresh Python process so that its wall time and peak memory are its own:
    is scaled per sentence to the whole quarter; one-off costs (imports, model load, a warm-up fit on a firm outside
    the sample that pays numba's JIT) are counted once, not scaled.
 
-Quality (NPMI of the top-10 keywords over the quarter's cleaned sentences, diversity within firm) uses the same
-`ftm.evaluate` functions for both, on the sampled firms; ours also on the whole quarter.
+Quality (NPMI of the top-10 keywords over the quarter's kept sentences, a phrase counted where it was said;
+diversity within firm) uses the same `ftm.evaluate` functions for both, on the sampled firms; ours also on the
+whole quarter.
 Peak memory: the highest sampled sum of RSS over the stage's process tree (the pipeline's workers included; shared
 library pages count once per process, so this overstates a little), and the largest single process.
 Results: a table on stdout, JSON and Markdown under --out.
@@ -449,10 +450,10 @@ def report(a, R: dict) -> tuple[str, dict]:
 
 
 def evaluate(R: dict, a, work: Path) -> dict:
-    "Quality of both on the sampled firms, with the same functions and the quarter's cleaned sentences as corpus."
+    "Quality of both on the sampled firms, with the same functions and the quarter's kept sentences (raw_text) as corpus."
     import numpy as np, pyarrow as pa, pyarrow.parquet as pq, pyarrow.compute as pc
     from ftm.lake import Lake
-    corpus = _lake_transcripts(work, a.quarter, ['clean_text'])['clean_text'].to_pylist()
+    corpus = _lake_transcripts(work, a.quarter, ['raw_text'])['raw_text'].to_pylist()
     out = dict(corpus_sentences=len(corpus))
     base = R.get('baseline')
     firms = set(base['firms_sample']) if base else None

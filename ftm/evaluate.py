@@ -9,6 +9,7 @@ import math
 import numpy as np, pyarrow as pa, pyarrow.compute as pc, scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import adjusted_rand_score
+from .text import keyword_terms
 
 # %% auto #0
 __all__ = ['NO_THEME', 'npmi', 'diversity', 'diversity_within_firms', 'outlier_share', 'topics_per_firm', 'theme_coverage',
@@ -23,7 +24,8 @@ def npmi(keywords: list[list[str]], corpus, topk: int = 10) -> np.ndarray:
     corpus = list(corpus)
     if not vocab or not corpus: return out
     ngram = max(len(w.split()) for w in vocab)
-    D = CountVectorizer(vocabulary=vocab, ngram_range=(1, ngram), binary=True).transform(corpus).astype(np.float64)
+    cv = CountVectorizer(vocabulary=vocab, analyzer=lambda s: keyword_terms(s, ngram), binary=True)
+    D = cv.transform(corpus).astype(np.float64)
     n = D.shape[0]
     p = np.asarray(D.sum(0)).ravel() / n
     C = (D.T @ D).tocsr()
@@ -116,7 +118,7 @@ def _r(x, nd=4): return None if x is None or (isinstance(x, float) and math.isna
 def quality(topics: pa.Table, sentences: pa.Table | None = None, corpus=None, planted: pa.Table | None = None,
             topk: int = 10) -> dict:
     """The run's quality metrics as a flat dict (None where not computable). `topics`: schema.TOPICS rows;
-    `sentences`: schema.SENTENCES rows; `corpus`: the quarter's clean_text sentences; `planted`: the result of
+    `sentences`: schema.SENTENCES rows; `corpus`: the quarter's raw_text sentences; `planted`: the result of
     `planted_vs_found`."""
     kws = _col(topics, 'keywords')
     out = dict(n_topics=topics.num_rows, n_firms=len(set(_col(topics, 'firm_id'))))

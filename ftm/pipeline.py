@@ -125,7 +125,7 @@ def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: 
     if cfg.source == 'sample':
         from ftm.sample import ground_truth
         planted = planted_vs_found(ground_truth(q, cfg.sample), transcripts, sentences, red.topics)
-    qual = quality(red.topics, sentences, corpus=transcripts['clean_text'].to_pylist(), planted=planted)
+    qual = quality(red.topics, sentences, corpus=transcripts['raw_text'].to_pylist(), planted=planted)
     T['quality'] = time.perf_counter() - t0
     t0 = time.perf_counter()
     w = lake.start_run(q, run_id=reduce_run, kind='reduce', resume=True)

@@ -15,8 +15,8 @@ from .config import TextConfig
 
 # %% auto #0
 __all__ = ['ABBREVIATIONS', 'FILLERS', 'STOPWORDS', 'FIRM_COLS', 'CALL_COLS', 'normalise_speaker_type', 'normalise_section',
-           'split_sentences', 'content_words', 'clean_text', 'is_disclaimer', 'is_boilerplate', 'Prepared',
-           'PreparedBatch', 'prepare_call', 'prepare_calls']
+           'split_sentences', 'content_words', 'clean_text', 'content_segments', 'keyword_terms', 'is_disclaimer',
+           'is_boilerplate', 'Prepared', 'PreparedBatch', 'prepare_call', 'prepare_calls']
 
 # %% ../nbs/06_text.ipynb #10e6b242
 _SPEAKER_RULES = [  # first match wins; patterns are searched in the lowercased label
@@ -126,25 +126,49 @@ STOPWORDS = frozenset(ENGLISH_STOP_WORDS - {'interest', 'system', 'bill', 'fire'
 _ACRONYM = re.compile(r'\b(?:[A-Za-z]\.){2,}|\bUSA?\b|<[A-Za-z_]+>')   # one pass: acronyms and placeholders
 _TOKEN = re.compile(r"(?<!\w)[^\W\d_]+(?:['\u2019][^\W\d_]+)*(?!\w)")
 
+_JOINER = re.compile(r'[\s\-\u2010-\u2013]*')     # what may sit between two words of one phrase: space, hyphens
+
 def _acronym(m) -> str:
-    if m[0][0] == '<': return ' '
+    if m[0][0] == '<': return ' , '          # a placeholder is a removed name: it ends a phrase
     s = m[0].replace('.', '').lower()
     return 'usa' if s in ('us', 'usa') else s
 
+def _word(tok: str) -> str | None:
+    "The content word a token keeps, or None."
+    if "'" in tok or '\u2019' in tok:        # clitics: 's 're 'll 've 'd go; n't takes its auxiliary with it
+        tok, clitic = re.split("['\u2019]", tok, maxsplit=1)
+        if clitic == 't': return None
+    return tok if len(tok) > 1 and tok not in STOPWORDS else None
+
 def content_words(text: str) -> list[str]:
     "The content words of a sentence, lowercased, in order (stopwords, fillers, numbers and punctuation removed)."
-    text = _ACRONYM.sub(_acronym, text).lower()
-    out = []
-    for w in _TOKEN.findall(text):
-        if "'" in w or '\u2019' in w:   # clitics: 's 're 'll 've 'd go; n't takes its auxiliary with it
-            w, clitic = re.split("['\u2019]", w, maxsplit=1)
-            if clitic == 't': continue
-        if len(w) > 1 and w not in STOPWORDS: out.append(w)
-    return out
+    return [w for t in _TOKEN.findall(_ACRONYM.sub(_acronym, text).lower()) if (w := _word(t))]
 
 def clean_text(text: str) -> str:
     "Keyword text: the content words joined by single spaces."
     return ' '.join(content_words(text))
+
+def content_segments(text: str) -> list[list[str]]:
+    """The content words in runs that stood next to each other in the sentence: a removed word, a number or a
+    punctuation mark other than a hyphen ends a run."""
+    low = _ACRONYM.sub(_acronym, text).lower()
+    out, run, end = [], [], 0
+    for m in _TOKEN.finditer(low):
+        w = _word(m[0])
+        if (w is None or not _JOINER.fullmatch(low, end, m.start())) and run: out.append(run); run = []
+        if w is not None: run.append(w)
+        end = m.end()
+    if run: out.append(run)
+    return out
+
+def keyword_terms(text: str, max_n: int = 2) -> list[str]:
+    """Keyword candidates of a sentence: its content words, and the n-grams (n <= `max_n`) of words that stood
+    next to each other, so "dividend in line" gives no "dividend line". Given `clean_text` (one run) it is the
+    plain 1..`max_n`-grams."""
+    out = []
+    for run in content_segments(text):
+        for n in range(1, max_n + 1): out += [' '.join(run[i:i + n]) for i in range(len(run) - n + 1)]
+    return out
 
 # %% ../nbs/06_text.ipynb #b62e0ba2
 _DISCLAIMER = re.compile('|'.join([   # the sentence goes whole

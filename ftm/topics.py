@@ -10,6 +10,7 @@ import numpy as np, pyarrow as pa, scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 from . import schema
 from .config import TopicsConfig
+from .text import keyword_terms
 
 # %% auto #0
 __all__ = ['FirmTopics', 'l2_normalise', 'can_cluster', 'cluster', 'centroids', 'assign_outliers', 'order_by_size', 'c_tf_idf',
@@ -80,12 +81,13 @@ def c_tf_idf(tf: np.ndarray) -> np.ndarray:
 
 def keywords(docs: list[str], labels: np.ndarray, k: int, top_n: int,
              centrality: np.ndarray | None = None, exclusive: bool = False) -> list[list[tuple[str, float]]]:
-    """Top `top_n` (term, c-TF-IDF score) per label 0..k-1, 1–2-grams of `docs`. Ties go to the term whose best
+    """Top `top_n` (term, c-TF-IDF score) per label 0..k-1, over `keyword_terms` of `docs` (raw sentences, or
+    `clean_text` for plain 1–2-grams). Ties go to the term whose best
     sentence has the highest `centrality` (e.g. cosine similarity to the topic centroid), then alphabetically.
     `exclusive`: a term describes only the topic where it scores highest, so a firm's topics read apart."""
-    cv = CountVectorizer(ngram_range=(1, 2))
+    cv = CountVectorizer(analyzer=keyword_terms)
     try: counts = cv.fit_transform(docs)            # sentence x term: no bigrams across sentence boundaries
-    except ValueError: return [[] for _ in range(k)]  # no word at all in the call's clean text
+    except ValueError: return [[] for _ in range(k)]  # no content word at all in the call
     n = len(docs)
     onehot = sp.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(k, n))
     w = c_tf_idf((onehot @ counts).toarray())       # topic x term
@@ -158,7 +160,7 @@ def fit_firm(call: pa.Table, embeddings: np.ndarray, cfg: TopicsConfig) -> FirmT
         labels = order_by_size(assign_outliers(X, raw))
     k = int(labels.max()) + 1
     C = centroids(X, labels, k)
-    docs = call.column('clean_text').to_pylist()
+    docs = call.column('raw_text').to_pylist()     # phrases need the removed words' places
     sim = (X * C[labels]).sum(1)                    # each sentence's cosine similarity to its topic centroid
     kw = keywords(docs, labels, k, cfg.top_n_words, centrality=sim, exclusive=cfg.exclusive_keywords)
     reps = representatives(sim, labels, k, cfg.n_representative)
