@@ -79,6 +79,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'ftm.embed.Embedder.dim': ('embed.html#embedder.dim', 'ftm/embed.py'),
                            'ftm.embed.Embedder.encode': ('embed.html#embedder.encode', 'ftm/embed.py'),
                            'ftm.embed.Embedder.model': ('embed.html#embedder.model', 'ftm/embed.py'),
+                           'ftm.embed.Embedder.vectors_id': ('embed.html#embedder.vectors_id', 'ftm/embed.py'),
                            'ftm.embed.EmbeddingCache': ('embed.html#embeddingcache', 'ftm/embed.py'),
                            'ftm.embed.EmbeddingCache.__init__': ('embed.html#embeddingcache.__init__', 'ftm/embed.py'),
                            'ftm.embed.EmbeddingCache.__len__': ('embed.html#embeddingcache.__len__', 'ftm/embed.py'),

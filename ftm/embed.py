@@ -121,6 +121,11 @@ class Embedder:
     def __repr__(self): return f"Embedder({self.model_id!r}, device={self.device!r}, precision={self.precision!r})"
 
     @property
+    def vectors_id(self) -> str:
+        "What identifies this embedder's vectors in a cache: the model and the precision it runs in."
+        return f"{self.model_id}@{self.precision}"
+
+    @property
     def model(self):
         if self._model is None:
             if self.device == 'cpu':
@@ -306,11 +311,11 @@ def embed_texts(texts, embedder: Embedder, cache: EmbeddingCache | None = None,
     "Vectors (n, dim) for `texts` (raw sentences), in order, and stats {n, unique, cache_hits, embedded, seconds}."
     t0 = time.perf_counter()
     texts = _as_list(texts)
-    if cache is not None and cache.model_id != embedder.model_id:
-        raise EmbedError(f"the cache holds {cache.model_id!r} vectors but the embedder is {embedder.model_id!r}: "
-                         "open the cache with embedder.model_id")
+    if cache is not None and cache.model_id != embedder.vectors_id:
+        raise EmbedError(f"the cache holds {cache.model_id!r} vectors but the embedder makes {embedder.vectors_id!r}: "
+                         "open the cache with embedder.vectors_id")
     if cache is not None: cache.refresh()   # parts that parallel workers wrote since we opened it
-    keys = text_keys(texts, embedder.model_id)
+    keys = text_keys(texts, embedder.vectors_id)
     uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     found, hits = cache.get(uniq) if cache is not None else (np.zeros(len(uniq), bool), None)
     todo = np.flatnonzero(~found)

@@ -131,7 +131,7 @@ def map_batch(spec: BatchSpec, progress: bool | None = False) -> BatchResult:
     firms = lake.read('firms', q, run_id=spec.transcripts_run)
     names = {r['firm_id']: (r['firm_name'], r['ticker']) for r in firms.select(['firm_id', 'firm_name', 'ticker']).to_pylist()}
     embedder = _embedder(cfg.embed.model_dump_json())
-    cache = EmbeddingCache(lake.cache_uri('embeddings'), embedder.model_id, filesystem=lake.fs, scope=q) if cfg.embed.cache else None
+    cache = EmbeddingCache(lake.cache_uri('embeddings'), embedder.vectors_id, filesystem=lake.fs, scope=q) if cfg.embed.cache else None
     namer = get_namer(cfg.naming, cache_uri=lake.cache_uri('naming'), filesystem=lake.fs)
     breaker = Breaker(ex.breaker_consecutive, ex.breaker_rate, ex.breaker_min_firms)
     stats = dict(embed_s=0.0, topics_s=0.0, naming_s=0.0, sentences=0, embedded=0, cache_hits=0)
