@@ -6,6 +6,7 @@
 from __future__ import annotations
 import os, time, math, traceback, functools, multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 import numpy as np, pyarrow as pa, pyarrow.compute as pc
 from tqdm.auto import tqdm
@@ -183,6 +184,10 @@ def thread_pools() -> dict[str, int]:
     import numba, torch
     return dict(torch=torch.get_num_threads(), numba=numba.config.NUMBA_NUM_THREADS, omp=int(os.environ.get('OMP_NUM_THREADS', 0)))
 
+# A dead worker says nothing of why; these are the two causes seen in practice.
+_DIED = (". A worker process died: either it ran out of memory (use fewer executor.workers), or ftm was called from "
+         "a script whose call is not under `if __name__ == '__main__':` (spawned workers import the script again)")
+
 @dataclass
 class LocalExecutor:
     workers: int = 0
@@ -207,5 +212,6 @@ class LocalExecutor:
             b, e = errors[0]
             raise BatchFailed(f"batch {b} failed: {type(e).__name__}: {e}"
                               + (f" (and {len(errors) - 1} more batches)" if len(errors) > 1 else '')
+                              + (_DIED if isinstance(e, BrokenProcessPool) else '')
                               + "; fix the cause and rerun with the same --run-id to resume") from e
         return sorted(out, key=lambda r: r.batch)
