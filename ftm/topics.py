@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_topics.ipynb #08c6a164
 from __future__ import annotations
-import time
+import functools, time
 from dataclasses import dataclass, field
 import numpy as np, pyarrow as pa, scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
@@ -13,8 +13,9 @@ from .config import TopicsConfig
 from .text import keyword_terms
 
 # %% auto #0
-__all__ = ['FirmTopics', 'l2_normalise', 'can_cluster', 'cluster', 'centroids', 'assign_outliers', 'order_by_size', 'c_tf_idf',
-           'keywords', 'representatives', 'keyword_label', 'fit_firm', 'split_calls', 'fit_calls', 'combine']
+__all__ = ['FirmTopics', 'l2_normalise', 'can_cluster', 'umap_class', 'cluster', 'centroids', 'assign_outliers', 'order_by_size',
+           'c_tf_idf', 'keywords', 'representatives', 'keyword_label', 'fit_firm', 'split_calls', 'fit_calls',
+           'combine']
 
 # %% ../nbs/11_topics.ipynb #db7c67d6
 @dataclass
@@ -36,9 +37,25 @@ def can_cluster(n: int, cfg: TopicsConfig) -> bool:
     return n >= max(cfg.min_sentences, cfg.n_neighbors + 1, cfg.n_components + 2, 2 * cfg.min_cluster_size)
 
 # %% ../nbs/11_topics.ipynb #ce1e50ce
+@functools.cache
+def umap_class():
+    "The `UMAP` class, with numba's on-disk cache enabled for UMAP's compiled functions (where a cache can be written)."
+    import importlib, logging
+    from numba.core.dispatcher import Dispatcher
+    from umap import UMAP                     # heavy imports (numba) only when a call is actually clustered
+    for name in ('umap.umap_', 'umap.layouts', 'umap.utils', 'umap.distances', 'umap.sparse', 'umap.spectral'):
+        try: mod = importlib.import_module(name)
+        except ImportError: continue
+        for f in vars(mod).values():
+            if isinstance(f, Dispatcher) and type(f._cache).__name__ == 'NullCache':
+                try: f.enable_caching()
+                except Exception as e:        # e.g. no writable cache location: compile in memory
+                    logging.getLogger(__name__).debug("numba cache off for %s: %s", f.__name__, e)
+    return UMAP
+
 def cluster(X: np.ndarray, cfg: TopicsConfig) -> tuple[np.ndarray, np.ndarray]:
     "HDBSCAN labels (-1 = outlier) and membership strengths of UMAP-reduced embeddings `X`."
-    from umap import UMAP          # heavy imports (numba) only when a call is actually clustered
+    UMAP = umap_class()
     from hdbscan import HDBSCAN
     um = UMAP(n_neighbors=cfg.n_neighbors, n_components=cfg.n_components, min_dist=cfg.min_dist,
               metric=cfg.metric, random_state=cfg.random_state, n_jobs=1)
