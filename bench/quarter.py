@@ -53,7 +53,16 @@ def _lake_transcripts(work: Path, quarter: str, columns=None):
 # ----------------------------------------------------------------------------------------------------------------
 # stage: ours
 
+def _umap_code_on_disk() -> int:
+    "How many of UMAP's compiled functions numba already holds on disk (0: this run's workers compile them)."
+    import umap
+    root = os.environ.get('NUMBA_CACHE_DIR')
+    if root: return sum('umap' in p.parts for p in Path(root).rglob('*.nbi'))
+    return len(list((Path(umap.__file__).parent / '__pycache__').glob('*.nbi')))
+
+
 def stage_ours(a, work: Path) -> dict:
+    umap_on_disk = _umap_code_on_disk()
     t0 = time.perf_counter()
     from ftm.config import load_config
     from ftm.pipeline import run_quarter
@@ -72,7 +81,7 @@ def stage_ours(a, work: Path) -> dict:
     mstats = lake.get_run(res.map_run, a.quarter).meta.get('stats', {})
     from ftm.executors import resolve_workers
     return dict(stages=res.stages, counts=res.counts, quality=res.quality, failures=res.failures[:20],
-                n_failures=len(res.failures), map_stats=mstats, import_s=t_import, run_s=t_run,
+                n_failures=len(res.failures), map_stats=mstats, import_s=t_import, run_s=t_run, umap_on_disk=umap_on_disk,
                 workers=resolve_workers(cfg.executor.workers), summary=res.summary(),
                 embed=dict(model=cfg.embed.model, batch_size=cfg.embed.batch_size, precision=cfg.embed.precision),
                 sentiment_enabled=getattr(getattr(cfg, 'sentiment', None), 'enabled', None))
@@ -246,11 +255,13 @@ def run_stage(name: str, a, work: Path, log) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), '--_stage', name, '--_work', str(work),
            '--data', a.data, '--quarter', a.quarter, '--baseline-firms', str(a.baseline_firms), '--seed', str(a.seed),
            '--workers', str(a.workers), '--_source', a.source]
+    env = dict(os.environ)
+    if name == 'ours' and a.cold_jit: env['NUMBA_CACHE_DIR'] = str(work / 'numba-cache')   # empty: a fresh machine
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     load0 = os.getloadavg()
     log(f"[{time.strftime('%H:%M:%S')}] stage {name}: start (load {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f})")
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=os.getcwd())
+    p = subprocess.Popen(cmd, cwd=os.getcwd(), env=env)
     try: s = TreeSampler(p.pid)
     except ImportError: s = None      # psutil missing: only the largest single process, from getrusage, below
     if s: s.start()
@@ -351,7 +362,7 @@ def report(a, R: dict) -> tuple[str, dict]:
     w = ours['workers'] if ours else None
     rows.append((f'embed (ours: worker-s over {w} workers)', fmt(B.get('embed')), fmt(O.get('map.embed (worker-s)')),
                  fmt(ratio(B.get('embed'), O.get('map.embed (worker-s)')), 1, 'x')))
-    rows.append(('topics: UMAP + HDBSCAN + c-TF-IDF (ours: worker-s, incl. each worker\'s numba JIT)', fmt(B.get('fit (umap+hdbscan+c-tf-idf)')),
+    rows.append(('topics: UMAP + HDBSCAN + c-TF-IDF (ours: worker-s, incl. loading or compiling UMAP\'s numba code)', fmt(B.get('fit (umap+hdbscan+c-tf-idf)')),
                  fmt(O.get('map.topics (worker-s)')), fmt(ratio(B.get('fit (umap+hdbscan+c-tf-idf)'), O.get('map.topics (worker-s)')), 1, 'x')))
     rows.append(('representation: KeyBERT+MMR / ours: keyword namer (worker-s)', fmt(B.get('representation')),
                  fmt(O.get('map.naming (worker-s)')), ''))
@@ -481,6 +492,8 @@ def main(argv=None):
     ap.add_argument('--stages', default=','.join(STAGES), help='development: a subset of ours,floor,baseline')
     ap.add_argument('--max-firms', type=int, default=0, help='development: only this many (seeded random) firms of the quarter')
     ap.add_argument('--keep', action='store_true', help='keep the temporary lake (its path is printed)')
+    ap.add_argument('--cold-jit', action='store_true',
+                    help="run ours with an empty numba cache, as on a fresh machine (default: numba's on-disk cache as it is)")
     ap.add_argument('--report', metavar='JSON', help='only re-print the table of a saved result (no run)')
     ap.add_argument('--_stage', help=argparse.SUPPRESS)
     ap.add_argument('--_work', help=argparse.SUPPRESS)
@@ -558,7 +571,10 @@ def render(a, R: dict) -> str:
             f"{R.get('ours', {}).get('counts', {}).get('sentences', R.get('baseline', {}).get('n_sentences_quarter', '?')):,} kept sentences. "
             "Stages ran one after another, each in a fresh process; ours started from an empty temporary lake, so its "
             "embedding cache was empty" + (f" (cache hits in the map step: {R['ours']['map_stats'].get('cache_hits', 0):,}, "
-                                            f"embedded {R['ours']['map_stats'].get('embedded', 0):,})" if 'ours' in R else '') + '.']
+                                            f"embedded {R['ours']['map_stats'].get('embedded', 0):,})" if 'ours' in R else '') + '.'
+            + (' UMAP\'s compiled code: ' + (f"loaded from numba's on-disk cache ({R['ours']['umap_on_disk']} functions), as on any "
+               "run after a machine's first" if R['ours'].get('umap_on_disk') else "not on disk, so each worker compiled it "
+               "(~8.5 s), as on a fresh machine") + '.' if 'ours' in R and 'umap_on_disk' in R['ours'] else '')]
     if 'baseline' in R:
         b = R['baseline']
         head += ['', f"Baseline: a seeded (seed {a.seed}) random sample of {b['n_firms_sample']} of {b['n_firms_quarter']} firms, "
