@@ -99,8 +99,8 @@ def c_tf_idf(tf: np.ndarray) -> np.ndarray:
 def keywords(docs: list[str], labels: np.ndarray, k: int, top_n: int,
              centrality: np.ndarray | None = None, exclusive: bool = False) -> list[list[tuple[str, float]]]:
     """Top `top_n` (term, c-TF-IDF score) per label 0..k-1, over `keyword_terms` of `docs` (raw sentences, or
-    `clean_text` for plain 1–2-grams). Ties go to the term whose best
-    sentence has the highest `centrality` (e.g. cosine similarity to the topic centroid), then alphabetically.
+    `clean_text` for plain 1–2-grams). Ties go to the term whose best sentence has the highest `centrality` (e.g.
+    cosine similarity to the topic centroid), then alphabetically.
     `exclusive`: a term describes only the topic where it scores highest, so a firm's topics read apart."""
     cv = CountVectorizer(analyzer=keyword_terms)
     try: counts = cv.fit_transform(docs)            # sentence x term: no bigrams across sentence boundaries
