@@ -13,34 +13,12 @@ from scipy.sparse import csr_matrix
 from .config import ThemesConfig
 from .naming import NamingRequest, Namer, KeywordNamer
 from .quarters import Quarter
-from .topics import c_tf_idf
+from .topics import c_tf_idf, l2_normalise
 from . import schema
 
 # %% auto #0
-__all__ = ['THEME_DEFAULTS', 'theme_param', 'topic_centroids', 'topic_vectors', 'keyword_weights', 'keyword_vectors',
-           'condensed_distances', 'cluster_topics', 'firm_rule', 'Themes', 'order_themes', 'theme_keywords',
-           'naming_sentences', 'reduce_quarter']
-
-# %% ../nbs/13_themes.ipynb #793e832e
-THEME_DEFAULTS = dict(
-    linkage='average',         # average linkage: two groups merge when their topics are close *on average*
-    distance_threshold=0.8,    # distance (1 - similarity) at which the merge tree is cut
-    center=True,               # subtract the quarter's mean centroid before comparing topics
-    keyword_weight=0.3,        # weight of keyword (TF-IDF) similarity against centroid similarity
-    top_n_words=10,            # theme keywords
-    n_naming_topics=5,         # most central member topics whose sentences go to the namer
-    max_topics=30_000,         # the merge tree holds n^2/2 distances: ~11 GB peak at 30k topics
-)
-
-def theme_param(cfg, name: str, override=None):
-    "A themes setting: an explicit override, else the config field, else `THEME_DEFAULTS`."
-    if override is not None: return override
-    v = getattr(cfg, name, None)
-    return THEME_DEFAULTS[name] if v is None else v
-
-def _l2(X: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(n == 0, 1, n)
+__all__ = ['topic_centroids', 'topic_vectors', 'keyword_weights', 'keyword_vectors', 'condensed_distances', 'cluster_topics',
+           'firm_rule', 'Themes', 'order_themes', 'theme_keywords', 'naming_sentences', 'reduce_quarter']
 
 # %% ../nbs/13_themes.ipynb #62b79a24
 def topic_centroids(topics: pa.Table) -> np.ndarray:
@@ -56,12 +34,12 @@ def topic_centroids(topics: pa.Table) -> np.ndarray:
         raise ValueError(f"topic centroids have {sorted(set(lens.tolist()))} dimensions: all topics of a quarter must "
                          "be embedded with one model; re-run the topics step with a single embed.model")
     X = col.flatten().to_numpy(zero_copy_only=False).astype(np.float64).reshape(len(col), int(lens[0]))
-    return _l2(X)
+    return l2_normalise(X, np.float64)     # float64: distances near the cut must not flip with rounding
 
 def topic_vectors(topics: pa.Table, center: bool = True) -> np.ndarray:
     "Unit topic vectors for clustering: centroids, minus the quarter's mean centroid when `center`."
     C = topic_centroids(topics)
-    return _l2(C - C.mean(0)) if center and len(C) > 1 else C
+    return l2_normalise(C - C.mean(0), np.float64) if center and len(C) > 1 else C
 
 def keyword_weights(keywords: list[list[str]], scores: list | None = None) -> tuple[csr_matrix, list[str]]:
     """(topics x terms matrix, terms): a topic's keyword scores normalised to sum 1 (1/rank where scores are missing
@@ -202,14 +180,14 @@ def _check_quarter(topics: pa.Table, quarter) -> str:
 def reduce_quarter(topics: pa.Table, cfg: ThemesConfig | None = None, namer: Namer | None = None, quarter=None, *,
                    avoid: dict | None = None, **params) -> Themes:
     """Cluster a quarter's per-firm topics (schema.TOPICS) into cross-firm themes and name them with `namer`
-    (default: `KeywordNamer`). `params` override the settings in `THEME_DEFAULTS` (and `cfg`); `avoid` maps a
+    (default: `KeywordNamer`). `params` override fields of `cfg` for this call; `avoid` maps a
     firm_id to names and tickers that theme names must not contain."""
     t0 = time.perf_counter()
     cfg = cfg if cfg is not None else ThemesConfig()
-    unknown = set(params) - set(THEME_DEFAULTS)
-    if unknown: raise TypeError(f"unknown themes setting(s) {sorted(unknown)}; known: {sorted(THEME_DEFAULTS)}")
-    p = {k: theme_param(cfg, k, params.get(k)) for k in THEME_DEFAULTS}
-    min_firms, max_share = cfg.min_firms, cfg.max_firm_share
+    unknown = set(params) - set(ThemesConfig.model_fields)
+    if unknown: raise TypeError(f"unknown themes setting(s) {sorted(unknown)}; known: {sorted(ThemesConfig.model_fields)}")
+    p = ThemesConfig.model_validate({**cfg.model_dump(), **params}).model_dump()   # overrides validated as config
+    min_firms, max_share = p['min_firms'], p['max_firm_share']
     topics = schema.validate('topics', topics)
     if quarter is None:
         qs = sorted(set(topics['quarter'].to_pylist()))
@@ -239,7 +217,7 @@ def reduce_quarter(topics: pa.Table, cfg: ThemesConfig | None = None, namer: Nam
     theme_ids = [f"theme_{q}_{i + 1:03d}" for i in range(k)]
     cents = np.zeros((k, X.shape[1] if n else 0))
     np.add.at(cents, labels[labels >= 0], X[labels >= 0])
-    cents = _l2(cents)
+    cents = l2_normalise(cents, np.float64)
     sim = np.array([X[i] @ cents[labels[i]] if labels[i] >= 0 else np.nan for i in range(n)])
     kws = theme_keywords(M, terms, labels, k, p['top_n_words'], firm_ids)
     reps = T['representative_sentences'].to_pylist()

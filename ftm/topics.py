@@ -26,9 +26,9 @@ class FirmTopics:
     topics: pa.Table
     stats: dict = field(default_factory=dict)
 
-def l2_normalise(X) -> np.ndarray:
-    "Rows scaled to unit length (float32); zero rows stay zero."
-    X = np.asarray(X, dtype=np.float32)
+def l2_normalise(X, dtype=np.float32) -> np.ndarray:
+    "Rows scaled to unit length (as `dtype`); zero rows stay zero."
+    X = np.asarray(X, dtype=dtype)
     n = np.linalg.norm(X, axis=1, keepdims=True)
     return X / np.where(n == 0, 1, n)
 
