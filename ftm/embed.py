@@ -168,22 +168,22 @@ ROW_GROUP = 2048   # rows per Parquet row group: the unit a cache hit reads back
 # Hashes and floats do not repeat: dictionary encoding only adds bytes; zstd still saves ~7% on the floats.
 _WRITE = dict(row_group_size=ROW_GROUP, use_dictionary=False, compression='zstd')
 
-def cache_schema(dim: int, model: str) -> pa.Schema:
+def cache_schema(dim: int, vectors_id: str) -> pa.Schema:
     return pa.schema([pa.field('key', KEY, nullable=False), pa.field('vector', pa.list_(pa.float32(), dim), nullable=False)],
-                     metadata={'model_id': model, 'dim': str(dim)})
+                     metadata={'vectors_id': vectors_id, 'dim': str(dim)})
 
-def text_keys(texts: list[str], model: str) -> np.ndarray:
-    "The cache keys of `texts` under `model`, as a numpy array of 20-byte strings (dtype S20)."
-    pre = (model + '\x00').encode()
+def text_keys(texts: list[str], vectors_id: str) -> np.ndarray:
+    "The cache keys of `texts` under `vectors_id`, as a numpy array of 20-byte strings (dtype S20)."
+    pre = (vectors_id + '\x00').encode()
     return np.frombuffer(b''.join(hashlib.sha1(pre + t.encode()).digest() for t in texts), dtype='S20')
 
 def _keys_np(col) -> np.ndarray:
     parts = [np.frombuffer(c.buffers()[1], dtype='S20', count=len(c), offset=c.offset * 20) for c in col.chunks]
     return np.concatenate(parts) if parts else np.empty(0, 'S20')
 
-def _slug(model: str) -> str:
-    "A folder name for a model id: readable, and unique through a short hash."
-    return re.sub(r'[^A-Za-z0-9._-]+', '_', model).strip('_')[-60:] + '-' + hashlib.sha1(model.encode()).hexdigest()[:8]
+def _slug(vectors_id: str) -> str:
+    "A folder name for a vectors id: readable, and unique through a short hash."
+    return re.sub(r'[^A-Za-z0-9._-]+', '_', vectors_id).strip('_')[-60:] + '-' + hashlib.sha1(vectors_id.encode()).hexdigest()[:8]
 
 def _fs_path(root: str, filesystem) -> tuple[pafs.FileSystem, str]:
     if filesystem is not None:
@@ -199,12 +199,12 @@ def _fs_path(root: str, filesystem) -> tuple[pafs.FileSystem, str]:
 # %% ../nbs/10_embed.ipynb #1f939c10
 class EmbeddingCache:
     "Vectors by content hash, stored as append-only Parquet parts under `root` (a folder or a URI such as s3://b/p)."
-    def __init__(self, root: str, model_id: str, filesystem=None, scope: str | None = None):
+    def __init__(self, root: str, vectors_id: str, filesystem=None, scope: str | None = None):
         if scope is not None and not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9._-]*', scope):
             raise ValueError(f"cache scope {scope!r}: use letters, digits, '.', '_' and '-' (e.g. a quarter, 2016Q2)")
         self.fs, base = _fs_path(str(root), filesystem)
-        self.model_id, self.scope = model_id, scope
-        self.path = f"{base}/{_slug(model_id)}" + (f"/{scope}" if scope else '')
+        self.vectors_id, self.scope = vectors_id, scope
+        self.path = f"{base}/{_slug(vectors_id)}" + (f"/{scope}" if scope else '')
         self.dim: int | None = None
         self.parts: list[str] = []
         self._keys = np.empty(0, 'S20')            # sorted, unique
@@ -220,8 +220,8 @@ class EmbeddingCache:
         if 'key' not in schema.names or schema.field('key').type != KEY or not isinstance(vt, pa.FixedSizeListType):
             raise EmbedError(f"{path} is not an embedding-cache part (want key: binary(20), vector: fixed_size_list<float>); "
                              "move it out of the cache folder")
-        if md.get('model_id', self.model_id) != self.model_id:
-            raise EmbedError(f"{path} holds vectors of {md['model_id']!r}, not {self.model_id!r}: move it out of the cache folder")
+        if md.get('vectors_id', self.vectors_id) != self.vectors_id:
+            raise EmbedError(f"{path} holds vectors of {md['vectors_id']!r}, not {self.vectors_id!r}: move it out of the cache folder")
         if self.dim is not None and vt.list_size != self.dim:
             raise EmbedError(f"{path} holds {vt.list_size}-d vectors, the cache has {self.dim}-d: move it out of the cache folder")
         self.dim = vt.list_size
@@ -290,7 +290,7 @@ class EmbeddingCache:
         n, dim = len(keys), vectors.shape[1]
         tbl = pa.Table.from_arrays(
             [pa.FixedSizeBinaryArray.from_buffers(KEY, n, [None, pa.py_buffer(keys.tobytes())]),
-             pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim)], schema=cache_schema(dim, self.model_id))
+             pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim)], schema=cache_schema(dim, self.vectors_id))
         name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
         path = f"{self.path}/{name}"
         if self.fs.type_name == 'local':   # write aside, then rename: readers never see half a part
@@ -311,8 +311,8 @@ def embed_texts(texts, embedder: Embedder, cache: EmbeddingCache | None = None,
     "Vectors (n, dim) for `texts` (raw sentences), in order, and stats {n, unique, cache_hits, embedded, seconds}."
     t0 = time.perf_counter()
     texts = _as_list(texts)
-    if cache is not None and cache.model_id != embedder.vectors_id:
-        raise EmbedError(f"the cache holds {cache.model_id!r} vectors but the embedder makes {embedder.vectors_id!r}: "
+    if cache is not None and cache.vectors_id != embedder.vectors_id:
+        raise EmbedError(f"the cache holds {cache.vectors_id!r} vectors but the embedder makes {embedder.vectors_id!r}: "
                          "open the cache with embedder.vectors_id")
     if cache is not None: cache.refresh()   # parts that parallel workers wrote since we opened it
     keys = text_keys(texts, embedder.vectors_id)

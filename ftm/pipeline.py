@@ -51,14 +51,15 @@ class RunResult:
 def _map(cfg: Config, lake: Lake, q: str, tr_run: str, map_run: str, executor, progress) -> tuple[list, dict]:
     "Run (or finish) the map step into `map_run` and publish it."
     run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
-    cps = run.checkpoints()
-    if 'manifest' in cps: batches = cps['manifest']['batches']      # a resumed run keeps its batches
-    else:   # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
+    manifest = run.checkpoints().get('manifest')                  # a resumed run keeps its batches
+    if manifest is None:   # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
         f = lake.read('firms', q, run_id=tr_run, columns=['firm_id', 'n_sentences_kept']).to_pylist()
         kept = {r['firm_id']: r['n_sentences_kept'] for r in f if r['n_sentences_kept'] > 0}
-        batches = plan_batches(list(kept), cfg.executor.batch_firms, resolve_workers(cfg.executor.workers), weights=kept)
-        run.set_checkpoint('manifest', dict(batches=batches, transcripts_run=tr_run,
-                                            empty=sorted(r['firm_id'] for r in f if r['n_sentences_kept'] == 0)))
+        manifest = dict(batches=plan_batches(list(kept), cfg.executor.batch_firms, resolve_workers(cfg.executor.workers),
+                                             weights=kept),
+                        transcripts_run=tr_run, empty=sorted(r['firm_id'] for r in f if r['n_sentences_kept'] == 0))
+        run.set_checkpoint('manifest', manifest)
+    batches = manifest['batches']
     specs = [BatchSpec(cfg, q, map_run, i, ids, tr_run) for i, ids in enumerate(batches)]
     results = (executor or LocalExecutor(cfg.executor.workers)).run(specs, progress=progress)
     failures = [f for r in results for f in r.failures]
@@ -66,7 +67,7 @@ def _map(cfg: Config, lake: Lake, q: str, tr_run: str, map_run: str, executor, p
     for r in results:
         for k, v in r.stats.items():
             if isinstance(v, (int, float)): stats[k] = stats.get(k, 0) + v
-    stats['empty_calls'] = len(run.checkpoints()['manifest'].get('empty', []))
+    stats['empty_calls'] = len(manifest.get('empty', []))
     run.publish(meta=dict(transcripts_run=tr_run, batches=len(batches), failures=failures, stats=stats, config=cfg.show()))
     return failures, stats
 
