@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator
 import numpy as np, pandas as pd, pyarrow as pa, pyarrow.compute as pc, pyarrow.dataset as ds, pyarrow.csv as pacsv
 from .quarters import Quarter
-from .schema import COMPONENTS, SECTIONS, SPEAKER_TYPES, FIRM_FIELDS, CALL_FIELDS
+from .lake.schema import COMPONENTS, SECTIONS, SPEAKER_TYPES, FIRM_FIELDS, CALL_FIELDS
 
 # %% auto #0
 __all__ = ['FIELDS', 'REQUIRED', 'ALIASES', 'SOURCES', 'SourceError', 'SourceNotAvailable', 'Call', 'components_table',

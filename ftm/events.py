@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 import numpy as np, pandas as pd, pyarrow as pa, pyarrow.parquet as pq
 from .config import EventsConfig
-from . import schema
+from .lake import schema
 from .quarters import Quarter, quarter_range
 
 # %% auto #0

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np, pyarrow as pa, pyarrow.compute as pc
 from tqdm.auto import tqdm
 from .config import Config
-from .schema import empty, validate
+from .lake.schema import empty, validate
 from .lake import Lake
 
 # %% auto #0

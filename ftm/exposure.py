@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np, pandas as pd, pyarrow as pa, pyarrow.compute as pc
 from tqdm.auto import tqdm
 from .quarters import Quarter
-from .schema import (FIRM_FIELDS, CALL_FIELDS, SECTIONS, SPEAKER_TYPES, TableSpec, register, SchemaError,
+from .lake.schema import (FIRM_FIELDS, CALL_FIELDS, SECTIONS, SPEAKER_TYPES, TableSpec, register, SchemaError,
                         validate)
 from .sentiment import SCORES, Scorer
 

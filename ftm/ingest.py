@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from tqdm.auto import tqdm
 from .config import Config
-from .schema import DROP_REASONS
+from .lake.schema import DROP_REASONS
 from .lake import Lake
 from .connectors import get_connector, SourceError
 from .text import prepare_call

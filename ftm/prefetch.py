@@ -14,7 +14,7 @@ from .config import Config
 from .connectors import Call, Connector, SourceError, get_connector
 from .lake import Lake, RunInfo
 from .quarters import Quarter
-from .schema import (CALL_FIELDS, COMPONENTS, DROP_REASONS, FIRM_FIELDS, SECTIONS, SPEAKER_TYPES, TableSpec,
+from .lake.schema import (CALL_FIELDS, COMPONENTS, DROP_REASONS, FIRM_FIELDS, SECTIONS, SPEAKER_TYPES, TableSpec,
                         register)
 from .text import prepare_call
 from .ingest import IngestResult

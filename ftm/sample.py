@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 import numpy as np, pandas as pd, pyarrow as pa
 from .quarters import Quarter
 from .config import SampleConfig
-from .schema import COMPONENTS, TableSpec, register
+from .lake.schema import COMPONENTS, TableSpec, register
 from .connectors import Call
 
 # %% auto #0

@@ -10,7 +10,7 @@ from typing import Iterable
 import pyarrow as pa
 from tqdm.auto import tqdm
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-from . import schema
+from .lake import schema
 from .config import TextConfig
 
 # %% auto #0

@@ -14,7 +14,7 @@ from .config import ThemesConfig
 from .naming import NamingRequest, Namer, KeywordNamer
 from .quarters import Quarter
 from .topics import c_tf_idf, l2_normalise
-from . import schema
+from .lake import schema
 
 # %% auto #0
 __all__ = ['topic_centroids', 'topic_vectors', 'keyword_weights', 'keyword_vectors', 'condensed_distances', 'cluster_topics',

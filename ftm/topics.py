@@ -8,7 +8,7 @@ import functools, time
 from dataclasses import dataclass, field
 import numpy as np, pyarrow as pa, scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
-from . import schema
+from .lake import schema
 from .config import TopicsConfig
 from .text import keyword_terms
 

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from .config import WRDSConfig
 from .connectors import Call, Connector, SourceError
 from .quarters import Quarter
-from .schema import COMPONENTS
+from .lake.schema import COMPONENTS
 from .text import normalise_section, normalise_speaker_type
 
 _log = logging.getLogger(__name__)

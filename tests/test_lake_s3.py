@@ -4,7 +4,7 @@ DuckDB reads the lake through its httpfs extension, loaded offline from the duck
 import socket
 import pytest
 import pyarrow.fs as pafs
-from ftm import schema
+from ftm.lake import schema
 from ftm.config import Config
 from ftm.lake import Lake, LakeError, connect
 

@@ -7,7 +7,7 @@ from ftm.connectors import get_connector
 from ftm.text import prepare_calls
 from ftm.sentiment import get_scorer
 from ftm.exposure import score_transcripts, theme_exposure
-from ftm import schema
+from ftm.lake import schema
 
 from shared_data import MAEC
 pytestmark = pytest.mark.skipif(MAEC is None, reason='MAEC data (../shared/data/maec) not available')
