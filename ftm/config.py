@@ -13,8 +13,8 @@ from .quarters import Quarter
 
 # %% auto #0
 __all__ = ['SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig', 'ThemesConfig', 'ExecutorConfig',
-           'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'Config', 'ConfigError', 'read_config_file', 'env_layer',
-           'load_config']
+           'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig', 'AthenaConfig', 'LineageConfig', 'Config',
+           'ConfigError', 'read_config_file', 'env_layer', 'load_config']
 
 # %% ../nbs/01_config.ipynb #40878e98
 class _Section(BaseModel):
@@ -164,6 +164,33 @@ class EventsConfig(_Section):
             raise ValueError(f"min_est={self.min_est} is more than the {self.est_end - self.est_start + 1} days of the estimation window")
         return self
 
+# %% ../nbs/01_config.ipynb #8040db5a
+class CatalogConfig(_Section):
+    "Where the lake's Iceberg tables are registered (see nbs/03_lake)."
+    kind: Literal['auto', 'sql', 'glue'] = Field('auto', description="auto: a SQLite catalog inside a local lake, Glue for s3://")
+    namespace: str = Field('ftm', pattern=r'^[a-z][a-z0-9_]{0,63}$', description="Iceberg namespace = Glue database")
+    uri: str | None = Field(None, description="SQLAlchemy URL of a SQL catalog [default: sqlite in the lake folder]")
+    glue_endpoint_url: str | None = Field(None, description="Glue endpoint (tests); AWS_ENDPOINT_URL_GLUE also works")
+    region: str | None = Field(None, description="AWS region of the Glue catalog [default: the AWS config chain]")
+    keep_runs: int = Field(5, ge=1, description="`ftm lake gc` keeps the snapshots of the last N runs of each quarter")
+    commit_retries: int = Field(8, ge=0, description="refresh-and-retry attempts when another writer committed first")
+
+class AthenaConfig(_Section):
+    "Athena, the production reader of the lake's Glue tables (`ftm query --engine athena`)."
+    workgroup: str = 'ftm'
+    database: str | None = Field(None, description="Glue database [default: catalog.namespace]")
+    output_location: str | None = Field(None, description="s3:// results location [default: the workgroup's]")
+    region: str | None = None
+    endpoint_url: str | None = Field(None, description="Athena endpoint (tests)")
+    poll_s: float = Field(1.0, gt=0, description="seconds between query status polls")
+    timeout_s: float = Field(600, gt=0, description="give up on a query after this long")
+
+class LineageConfig(_Section):
+    "Linking each quarter's themes to the previous quarter's (see nbs/21_lineage)."
+    min_score: float = Field(0.5, ge=0, le=1, description="a link needs at least this combined score")
+    centroid_weight: float = Field(0.7, ge=0, le=1, description="weight of centroid cosine; the rest is keyword overlap")
+
+
 # %% ../nbs/01_config.ipynb #37829181
 class Config(_Section):
     "Everything a run needs. Build it with `load_config`."
@@ -184,6 +211,9 @@ class Config(_Section):
     wrds: WRDSConfig = WRDSConfig()
     sentiment: SentimentConfig = SentimentConfig()
     events: EventsConfig = EventsConfig()
+    catalog: CatalogConfig = CatalogConfig()
+    athena: AthenaConfig = AthenaConfig()
+    lineage: LineageConfig = LineageConfig()
 
     @field_validator('quarter')
     @classmethod
