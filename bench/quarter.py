@@ -78,7 +78,7 @@ def stage_ours(a, work: Path) -> dict:
     topics = lake.read('topics', a.quarter, run_id=res.reduce_run, columns=['firm_id', 'topic_id', 'keywords', 'n_sentences'])
     import pyarrow.parquet as pq
     pq.write_table(topics, work / 'ours_topics.parquet')
-    mstats = lake.get_run(res.map_run, a.quarter).meta.get('stats', {})
+    mstats = lake.get_run(res.reduce_run, a.quarter).meta.get('map_stats', {})
     from ftm.executors import resolve_workers
     return dict(stages=res.stages, counts=res.counts, quality=res.quality, failures=res.failures[:20],
                 n_failures=len(res.failures), map_stats=mstats, import_s=t_import, run_s=t_run, umap_on_disk=umap_on_disk,

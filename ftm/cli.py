@@ -12,8 +12,8 @@ from .config import load_config, Config, ConfigError
 from .lake import Lake
 
 # %% auto #0
-__all__ = ['app', 'lake_app', 'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt', 'friendly', 'ingest', 'lake_ls', 'prefetch',
-           'run', 'events', 'lake_record', 'show_config', 'main']
+__all__ = ['app', 'lake_app', 'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt', 'friendly', 'ingest', 'lake_ls', 'lake_history',
+           'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run', 'events', 'lake_record', 'show_config', 'main']
 
 # %% ../nbs/90_cli.ipynb #80a95527
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -71,18 +71,65 @@ def ingest(quarter: Optional[str] = QuarterOpt, source: Optional[str] = SourceOp
     res = ingest_quarter(cfg, progress=None if not quiet else False)
     typer.echo(res.summary())
 
+def _echo_table(rows: list[dict], cols: list[str]):
+    "Rows as aligned text columns."
+    w = {c: max(len(c), *(len(str(r.get(c, ''))) for r in rows)) for c in cols}
+    typer.echo('  '.join(c.ljust(w[c]) for c in cols))
+    for r in rows: typer.echo('  '.join(str('' if r.get(c) is None else r.get(c)).ljust(w[c]) for c in cols))
+
 @lake_app.command('ls')
 @friendly
 def lake_ls(lake: Optional[str] = LakeOpt, config: Optional[str] = ConfigOpt,
-            all_runs: bool = typer.Option(False, '--all', help="also superseded runs")):
-    "Quarters, published runs, tables and row counts."
+            all_runs: bool = typer.Option(False, '--all', help="also runs that are no longer visible")):
+    "Quarters, the run readers see for each, its tables, row counts and Iceberg snapshots."
     cfg = _cfg(config, lake=lake)
-    rows = [r for r in Lake.from_config(cfg).summary() if all_runs or r.get('latest')]
+    rows = Lake.from_config(cfg).summary(all_runs=all_runs)
     if not rows: typer.echo(f"{cfg.lake}: no published runs"); return
-    cols = ['quarter', 'run_id', 'kind', 'table', 'files', 'rows', 'published_at'] + (['latest'] if all_runs else [])
-    w = {c: max(len(c), *(len(str(r.get(c, ''))) for r in rows)) for c in cols}
-    typer.echo('  '.join(c.ljust(w[c]) for c in cols))
-    for r in rows: typer.echo('  '.join(str(r.get(c, '')).ljust(w[c]) for c in cols))
+    _echo_table(rows, ['quarter', 'run_id', 'stage', 'table', 'rows', 'snapshot_id', 'published_at'] + (['visible'] if all_runs else []))
+
+@lake_app.command('history')
+@friendly
+def lake_history(quarter: Optional[str] = QuarterOpt, lake: Optional[str] = LakeOpt, config: Optional[str] = ConfigOpt):
+    "Every published run of a quarter, oldest first; the visible one is marked."
+    cfg = _cfg(config, lake=lake, quarter=quarter)
+    rows = Lake.from_config(cfg).history(str(cfg.q))
+    if not rows: typer.echo(f"{cfg.lake}: no published runs of {cfg.q}"); return
+    _echo_table(rows, ['run_id', 'stage', 'published_at', 'tables', 'rows', 'parents', 'config_hash', 'namer', 'visible'])
+
+@lake_app.command('show')
+@friendly
+def lake_show(table: str = typer.Argument(..., help="a table, e.g. themes"), quarter: Optional[str] = QuarterOpt,
+              run: Optional[str] = typer.Option(None, '--run', help="an earlier run's id (time travel) [default: the visible run]"),
+              limit: int = typer.Option(20, '--limit', min=0, help="rows to print (0: all)"),
+              fmt: str = typer.Option('table', '--format', help="table | csv"),
+              lake: Optional[str] = LakeOpt, config: Optional[str] = ConfigOpt):
+    "Print a table of one quarter as readers see it, or as an earlier run published it."
+    if fmt not in ('table', 'csv'): _fail(f"--format {fmt!r}: use table or csv")
+    cfg = _cfg(config, lake=lake, quarter=quarter)
+    df = Lake.from_config(cfg).read(table, str(cfg.q), run_id=run).to_pandas()
+    if limit: df = df.head(limit)
+    typer.echo(df.to_csv(index=False).rstrip('\n') if fmt == 'csv' else df.to_string(index=False, max_colwidth=60))
+
+@lake_app.command('gc')
+@friendly
+def lake_gc(lake: Optional[str] = LakeOpt, config: Optional[str] = ConfigOpt,
+            apply: bool = typer.Option(False, '--apply', help="delete; without it only list"),
+            keep: Optional[int] = typer.Option(None, '--keep', min=1, help="runs to keep per quarter [default: catalog.keep_runs]"),
+            min_age_h: float = typer.Option(24.0, '--min-age-hours', min=0, help="leave staging and files younger than this")):
+    "Remove abandoned staging, snapshots no kept run pins, and orphan files (lists them unless --apply)."
+    cfg = _cfg(config, lake=lake)
+    out = Lake.from_config(cfg).gc(dry_run=not apply, min_age_s=min_age_h * 3600, keep_runs=keep)
+    for k, v in out.items():
+        typer.echo(f"{k}: {len(v)}" + ''.join(f"\n  {x}" for x in v[:50]) + (f"\n  ... {len(v) - 50} more" if len(v) > 50 else ''))
+    typer.echo('removed' if apply else 'nothing removed: pass --apply to delete')
+
+@lake_app.command('migrate')
+@friendly
+def lake_migrate(lake: Optional[str] = LakeOpt, config: Optional[str] = ConfigOpt):
+    "Convert a lake from before Iceberg (commit records in _runs/): each quarter's visible tables become one run."
+    cfg = _cfg(config, lake=lake)
+    for r in Lake.from_config(cfg).migrate():
+        typer.echo(f"{r.quarter}: run {r.run_id} publishes {', '.join(f'{t} ({r.rows(t):,})' for t in sorted(r.tables))}")
 
 @app.command()
 @friendly
@@ -144,7 +191,7 @@ def lake_record(notebook: str = typer.Argument(..., help="the executed run noteb
     db = Lake.from_config(cfg)
     if run_id is None:
         info = db.latest_run(str(cfg.q), 'themes')
-        if info is None: _fail(f"{cfg.q} has no published run with themes to attach {notebook} to: pass --run-id")
+        if info is None: _fail(f"{cfg.q} has no visible run with themes to attach {notebook} to: pass --run-id")
         run_id = info.run_id
     p = Path(notebook)
     if not p.is_file(): _fail(f"{notebook}: no such file")

@@ -164,7 +164,7 @@ class EventsConfig(_Section):
             raise ValueError(f"min_est={self.min_est} is more than the {self.est_end - self.est_start + 1} days of the estimation window")
         return self
 
-# %% ../nbs/01_config.ipynb #8040db5a
+# %% ../nbs/01_config.ipynb #1b2bf4fd
 class CatalogConfig(_Section):
     "Where the lake's Iceberg tables are registered (see nbs/03_lake)."
     kind: Literal['auto', 'sql', 'glue'] = Field('auto', description="auto: a SQLite catalog inside a local lake, Glue for s3://")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_ingest.ipynb #d3566bf6
 from __future__ import annotations
-import time
+import time, json
 from collections import Counter
 from dataclasses import dataclass, field
 import pyarrow as pa
@@ -12,11 +12,12 @@ from tqdm.auto import tqdm
 from .config import Config
 from .lake.schema import DROP_REASONS
 from .lake import Lake
+from .lake.lake import config_hash
 from .connectors import get_connector, SourceError
 from .text import prepare_call
 
 # %% auto #0
-__all__ = ['IngestResult', 'ingest_quarter', 'ensure_ingested']
+__all__ = ['IngestResult', 'ingest_quarter', 'text_settings', 'run_props', 'Ingested', 'ensure_ingested']
 
 # %% ../nbs/07_ingest.ipynb #0feb7ff7
 @dataclass
@@ -40,8 +41,9 @@ class IngestResult:
         return s + ''.join(f"\n  {k}: {v}" for k, v in self.extra.items())
 
 # %% ../nbs/07_ingest.ipynb #ecef4fe6
-def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progress: bool | None = None) -> IngestResult:
-    "Ingest `cfg.quarter` from `cfg.source` (or `connector`) into the lake and publish it as one run."
+def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progress: bool | None = None,
+                   publish: bool = True) -> IngestResult:
+    "Ingest `cfg.quarter` from `cfg.source` (or `connector`) into the lake as one run: published, or only staged."
     q = str(cfg.q)
     lake = lake or Lake.from_config(cfg)
     conn = connector or get_connector(cfg.source, cfg)
@@ -68,14 +70,46 @@ def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progre
     res.extra = dict(getattr(conn, 'stats', {}) or {})
     res.seconds = time.time() - t0
     res.run_id = run.run_id
-    run.publish(meta=dict(source=cfg.source, calls=res.calls, sentences_raw=res.sentences_raw,
-                          sentences_kept=res.sentences_kept, dropped=res.dropped, extra=res.extra,
-                          seconds=round(res.seconds, 2), config=cfg.show()))
+    meta = dict(source=cfg.source, text=text_settings(cfg), calls=res.calls, sentences_raw=res.sentences_raw,
+                sentences_kept=res.sentences_kept, dropped=res.dropped, extra=res.extra, seconds=round(res.seconds, 2))
+    run.set_checkpoint('ingest', meta)   # what a later run needs to reuse or adopt this ingest, published or not
+    if publish: run.publish(meta={**meta, 'config': cfg.show()}, based_on=None, props=run_props(cfg))
     return res
 
 # %% ../nbs/07_ingest.ipynb #d07de663
-def ensure_ingested(cfg: Config, lake: Lake, progress: bool | None = None) -> str:
-    "Run id of the quarter's published `transcripts` from `cfg.source`, ingesting first if there is none."
-    info = lake.latest_run(str(cfg.q), 'transcripts')
-    if info is not None and (info.meta or {}).get('source') == cfg.source: return info.run_id
-    return ingest_quarter(cfg, lake, progress=progress).run_id
+def text_settings(cfg: Config) -> str:
+    "What decides the transcripts besides the source: a change re-ingests."
+    return json.dumps(dict(text=cfg.text.model_dump(mode='json'), source_map=cfg.source_map), sort_keys=True)
+
+def run_props(cfg: Config) -> dict:
+    "The `ftm.*` snapshot properties of a run made with `cfg`."
+    from ftm.naming import PROMPT_VERSION
+    n = cfg.naming
+    return dict(config_hash=config_hash(cfg.show()), source=cfg.source, embedding_model=f"{cfg.embed.model}@{cfg.embed.precision}",
+                namer=n.method if n.method == 'keywords' else f"llm:{n.model or 'default'}",
+                prompt_version=PROMPT_VERSION if n.method == 'llm' else None)
+
+@dataclass(frozen=True)
+class Ingested:
+    "The ingest a run builds on: a published run (`published=True`) or one staged by this run."
+    run_id: str
+    published: bool
+    extra: dict
+
+def ensure_ingested(cfg: Config, lake: Lake, progress: bool | None = None) -> Ingested:
+    """The quarter's visible transcripts if they came from `cfg.source` with the same text settings; else a fresh
+    ingest into run `cfg.run_id`, staged (its reduce run publishes it)."""
+    q = str(cfg.q)
+    vis = lake.latest_run(q, 'transcripts')
+    if vis is not None:
+        pin = vis.snapshot('transcripts')
+        src = [r for r in lake.runs(q) if r.kind in ('ingest', 'prefetch', 'migrate') and r.snapshot('transcripts') == pin]
+        m = src[-1].meta if src else {}
+        if src and m.get('source') == cfg.source and m.get('text') == text_settings(cfg):
+            return Ingested(src[-1].run_id, True, dict(m.get('extra') or {}))
+    if cfg.run_id is not None:   # a resumed run whose staged ingest finished: reuse it
+        done = lake.start_run(q, run_id=cfg.run_id, kind='ingest', resume=True).checkpoints().get('ingest') \
+            if lake.get_json(f"{lake.staging_dir(q, cfg.run_id)}/run.json") else None
+        if done is not None and done.get('text') == text_settings(cfg): return Ingested(cfg.run_id, False, done.get('extra') or {})
+    r = ingest_quarter(cfg, lake, progress=progress, publish=False)
+    return Ingested(r.run_id, False, r.extra)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa, pyarrow.compute as pc
 from .config import Config
 from .lake import Lake, LakeError, new_run_id
-from .ingest import ensure_ingested
+from .ingest import ensure_ingested, run_props
 from .executors import LocalExecutor, BatchSpec, plan_batches, resolve_workers
 
 # %% auto #0
@@ -49,7 +49,7 @@ class RunResult:
 
 # %% ../nbs/16_pipeline.ipynb #8c7f3c9b
 def _map(cfg: Config, lake: Lake, q: str, tr_run: str, map_run: str, executor, progress) -> tuple[list, dict]:
-    "Run (or finish) the map step into `map_run` and publish it."
+    "Run (or finish) the map step into `map_run` and seal it (its tables stay staged for the reduce run)."
     run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
     manifest = run.checkpoints().get('manifest')                  # a resumed run keeps its batches
     if manifest is None:   # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
@@ -68,7 +68,7 @@ def _map(cfg: Config, lake: Lake, q: str, tr_run: str, map_run: str, executor, p
         for k, v in r.stats.items():
             if isinstance(v, (int, float)): stats[k] = stats.get(k, 0) + v
     stats['empty_calls'] = len(manifest.get('empty', []))
-    run.publish(meta=dict(transcripts_run=tr_run, batches=len(batches), failures=failures, stats=stats, config=cfg.show()))
+    run.set_checkpoint('sealed', dict(transcripts_run=tr_run, batches=len(batches), failures=failures, stats=stats))
     return failures, stats
 
 # %% ../nbs/16_pipeline.ipynb #01fc0435
@@ -95,14 +95,14 @@ def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: 
     map_run = cfg.run_id or new_run_id()
     reduce_run = f"{map_run}-reduce"
     t0 = time.perf_counter()
-    tr_run = ensure_ingested(cfg.model_copy(update={'run_id': f"{map_run}-ingest"}), lake, progress=progress)
+    ing = ensure_ingested(cfg.model_copy(update={'run_id': f"{map_run}-ingest"}), lake, progress=progress)
+    tr_run = ing.run_id
     T['ingest'] = time.perf_counter() - t0
-    if any(r.run_id == reduce_run for r in lake.runs(q)):
-        raise LakeError(f"run {map_run} of {q} is already complete: `ftm lake ls` shows it; start a new run")
+    if lake.run(reduce_run, q) is not None:
+        raise LakeError(f"run {map_run} of {q} is already complete: `ftm lake history --quarter {q}` shows it; start a new run")
     t0 = time.perf_counter()
-    if any(r.run_id == map_run and r.kind == 'map' for r in lake.runs(q)):     # map published earlier: resume at reduce
-        info = lake.get_run(map_run, q)
-        failures, mstats = info.meta.get('failures', []), info.meta.get('stats', {})
+    sealed = lake.start_run(q, run_id=map_run, kind='map', resume=True).checkpoints().get('sealed')
+    if sealed is not None: failures, mstats = sealed.get('failures', []), sealed.get('stats', {})   # resume at reduce
     else: failures, mstats = _map(cfg, lake, q, tr_run, map_run, executor, progress)
     T['map'] = time.perf_counter() - t0
     for k in ('embed_s', 'topics_s', 'naming_s'): T[f"map.{k[:-2]} (worker-s)"] = mstats.get(k, 0.0)   # summed over workers
@@ -136,9 +136,9 @@ def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: 
     for name, tbl in extra_tables.items(): w.write(name, tbl, part='themes')
     counts = dict(firms=len(set(topics['firm_id'].to_pylist())), sentences=sentences.num_rows, topics=topics.num_rows,
                   themes=red.themes.num_rows, failed_firms=len(failures), empty_calls=mstats.get('empty_calls', 0))
-    w.publish(links={'sentences': map_run},
-              meta=dict(map_run=map_run, transcripts_run=tr_run, counts=counts, quality=qual, reduce=red.stats,
+    adopt = {'sentences': map_run} | ({} if ing.published else {'transcripts': tr_run, 'firms': tr_run})
+    w.publish(adopt=adopt, based_on=tr_run if ing.published else None, props={**run_props(cfg), 'map_run': map_run},
+              meta=dict(map_run=map_run, transcripts_run=tr_run, map_stats=mstats, counts=counts, quality=qual, reduce=red.stats,
                         naming=dict(getattr(namer, 'stats', {}) or {}), sentiment=sent_info, config=cfg.show()))
     T['publish'] = time.perf_counter() - t0
-    extra = lake.get_run(tr_run, q).meta.get('extra', {}) or {}
-    return RunResult(q, cfg.source, tr_run, map_run, reduce_run, counts, T, qual, failures, extra)
+    return RunResult(q, cfg.source, tr_run, map_run, reduce_run, counts, T, qual, failures, ing.extra)

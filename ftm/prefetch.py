@@ -17,7 +17,7 @@ from .quarters import Quarter
 from .lake.schema import (CALL_FIELDS, COMPONENTS, DROP_REASONS, FIRM_FIELDS, SECTIONS, SPEAKER_TYPES, TableSpec,
                         register)
 from .text import prepare_call
-from .ingest import IngestResult
+from .ingest import IngestResult, text_settings, run_props
 
 # %% auto #0
 __all__ = ['PREFETCH_COMPONENTS', 'PREFETCH_MANIFEST', 'call_rows', 'rows_call', 'planned', 'unfinished_prefetch',
@@ -73,17 +73,13 @@ def planned(conn: Connector):
 
 def unfinished_prefetch(lake: Lake, quarter, source: str | None = None) -> list[str]:
     "Run ids of the quarter's unpublished prefetch runs that stored a plan (from `source`, if given), oldest first."
-    q = str(Quarter.parse(quarter))
-    found = []
-    for i in lake._ls(lake.path('_staging', f"quarter={q}")):
-        if i.type != pafs.FileType.Directory or lake._exists(lake.commit_path(q, i.base_name)): continue
-        rec, plan = f"{i.path}/run.json", f"{i.path}/checkpoints/plan.json"
-        if not (lake._exists(rec) and lake._exists(plan)): continue
-        r = lake._get_json(rec)
+    q, found = str(Quarter.parse(quarter)), []
+    for r in lake.staged_runs(q):
         if r.get('kind') != 'prefetch': continue
-        if source is not None and lake._get_json(plan).get('source') != source: continue
-        found.append((r.get('created_at', ''), i.base_name))
-    return [rid for _, rid in sorted(found)]
+        plan = lake.get_json(f"{lake.staging_dir(q, r['run_id'])}/checkpoints/plan.json")
+        if plan is None or (source is not None and plan.get('source') != source): continue
+        found.append(r['run_id'])
+    return found
 
 # %% ../nbs/09_prefetch.ipynb #029b38d9
 @dataclass
@@ -125,7 +121,7 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
             ids = unfinished_prefetch(lake, q, src)
             run_id = ids[-1] if ids else None
         run, plan = None, None
-        if run_id is not None and lake._exists(f"{lake.staging_dir(q, run_id)}/run.json"):
+        if run_id is not None and lake.exists(f"{lake.staging_dir(q, run_id)}/run.json"):
             run = lake.start_run(q, run_id=run_id, kind='prefetch', resume=True)
             plan = run.checkpoints().get('plan')
             if plan is not None and plan.get('source') != src:
@@ -178,10 +174,11 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
     res.extra = dict(plan.get('stats') or {})
     if skipped: res.extra['skipped_no_text'] = skipped
     res.seconds = time.time() - t0
-    run.publish(meta=dict(source='prefetch', fetched_from=src, calls=res.calls, chunks=res.chunks,
+    # new transcripts: based on nothing (see nbs/03b_lake); a run from --source prefetch reuses them when its text matches
+    run.publish(meta=dict(source='prefetch', fetched_from=src, text=text_settings(cfg), calls=res.calls, chunks=res.chunks,
                           chunks_resumed=res.chunks_resumed, sentences_raw=res.sentences_raw,
                           sentences_kept=res.sentences_kept, dropped=res.dropped, extra=res.extra,
-                          seconds=round(res.seconds, 2), config=cfg.show()))
+                          seconds=round(res.seconds, 2), config=cfg.show()), based_on=None, props=run_props(cfg))
     return res
 
 # %% ../nbs/09_prefetch.ipynb #23f81db0
@@ -214,8 +211,11 @@ class PrefetchConnector(Connector):
 
     def calls(self, quarter) -> Iterator[Call]:
         info = self.run_info(quarter)
-        for f in info.files('prefetch_components'):
-            t = pq.read_table(self.lake.path(f), filesystem=self.lake.fs, schema=PREFETCH_COMPONENTS)
-            tid = t['transcript_id'].to_numpy(zero_copy_only=False)
-            starts = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1]])   # a call's rows are written together
-            for lo, hi in zip(starts, np.r_[starts[1:], len(tid)]): yield rows_call(t.slice(lo, hi - lo))
+        t = self.lake.read('prefetch_components', q := str(Quarter.parse(quarter)), run_id=info.run_id)
+        firm_order = self.lake.read('prefetch_manifest', q, run_id=info.run_id, columns=['firm_id', 'chunk'])
+        order = {f: i for i, f in enumerate(firm_order.sort_by([('chunk', 'ascending'), ('firm_id', 'ascending')])['firm_id'].to_pylist())}
+        t = t.append_column('_o', pa.array([order.get(f, len(order)) for f in t['firm_id'].to_pylist()], pa.int64()))
+        t = t.sort_by([('_o', 'ascending'), ('transcript_id', 'ascending'), ('seq', 'ascending')]).drop_columns(['_o'])
+        tid = t['transcript_id'].to_numpy(zero_copy_only=False)
+        starts = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1]])   # sorted: a call's rows are together, in plan order
+        for lo, hi in zip(starts, np.r_[starts[1:], len(tid)]): yield rows_call(t.slice(lo, hi - lo))

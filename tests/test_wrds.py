@@ -168,7 +168,7 @@ def test_run_quarter_small(server, tmp_path):
     lake = Lake(cfg.lake)
     f = lake.read('firms', wf.QUARTER).to_pandas()
     assert len(f) == 5 + 5 and f[['gvkey', 'permno', 'link_date']].notna().all().all()
-    assert lake.get_run(res.transcripts_run).meta['extra']['skipped_unlinked'] == 3
+    assert res.ingest['skipped_unlinked'] == 3 and lake.visible_run(wf.QUARTER).parents == tuple(sorted((res.map_run, res.transcripts_run)))
     assert 'skipped_unlinked' in res.summary() and res.counts['firms'] > 0
 
 # --- credentials --------------------------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_prefetch_writes_chunks_and_manifest(server, full_prefetch):
     info = lake.get_run(res.run_id)
     n_chunks = math.ceil(55 / GROUP)
     assert res.calls == 55 and res.chunks == n_chunks and res.extra['skipped_unlinked'] == 3
-    assert info.kind == 'prefetch' and info.meta['fetched_from'] == 'wrds' and len(info.files('transcripts')) == n_chunks
+    assert info.kind == 'prefetch' and info.meta['fetched_from'] == 'wrds' and len(lake.staged_parts(wf.QUARTER, res.run_id)['transcripts']) == n_chunks
     m = lake.read('prefetch_manifest', wf.QUARTER).to_pandas()
     assert m['firm_id'].is_unique and len(m) == 55
     assert m.groupby('chunk').size().tolist() == [GROUP] * (n_chunks - 1) + [55 - GROUP * (n_chunks - 1)]
