@@ -13,7 +13,8 @@ from .lake import Lake
 
 # %% auto #0
 __all__ = ['app', 'lake_app', 'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt', 'friendly', 'ingest', 'lake_ls', 'lake_history',
-           'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run', 'events', 'lake_record', 'show_config', 'main']
+           'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run', 'events', 'lake_record', 'query', 'show_config',
+           'main']
 
 # %% ../nbs/90_cli.ipynb #80a95527
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -196,6 +197,22 @@ def lake_record(notebook: str = typer.Argument(..., help="the executed run noteb
     p = Path(notebook)
     if not p.is_file(): _fail(f"{notebook}: no such file")
     typer.echo(f"recorded {notebook} as {db.put_record(str(cfg.q), run_id, p.read_bytes())}")
+
+@app.command('query', context_settings={'allow_extra_args': False})
+@friendly
+def query(name: Optional[str] = typer.Argument(None, help="a query name (--list shows them)"),
+          params: Optional[list[str]] = typer.Argument(None, help="query parameters as name=value, e.g. firm_id=SMP0001"),
+          quarter: Optional[str] = typer.Option(None, '--quarter', '-q', help="fills the query's quarter or quarters (e.g. 2016Q1..2016Q4)"),
+          engine: str = typer.Option('duckdb', '--engine', help="duckdb (the lake, locally) | athena (the Glue tables)"),
+          fmt: str = typer.Option('table', '--format', help="table | csv | parquet"),
+          out: Optional[str] = typer.Option(None, '--out', help="write to this file (required for parquet)"),
+          list_: bool = typer.Option(False, '--list', help="list the queries and their parameters"),
+          lake: Optional[str] = LakeOpt, config: Optional[str] = ConfigOpt):
+    "Answer a researcher's question from the lake: top themes, a firm's themes, the exposure panel, tone against CAR..."
+    from ftm.lake.queries import query_main, query_help, parse_param_args
+    if list_ or name is None: typer.echo(query_help()); return
+    cfg = _cfg(config, lake=lake)
+    typer.echo(query_main(name, quarter=quarter, engine=engine, fmt=fmt, out=out, cfg=cfg, **parse_param_args(params)))
 
 @app.command('config')
 @friendly
