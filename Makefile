@@ -11,7 +11,7 @@ SOURCE ?= sample
 LAKE ?= ./lake
 NAMER ?= keywords
 
-.PHONY: setup run test export check-sync bench events
+.PHONY: setup run test export check-sync bench events lab
 
 # Set-up is keyed on the files that define it, so a second call is a no-op.
 $(STAMP):
@@ -58,3 +58,8 @@ events: setup
 	@mkdir -p runs/outputs
 	$(BIN)/papermill runs/events.ipynb runs/outputs/events-$(subst ..,-,$(QUARTERS)).ipynb \
 	  -p quarters $(QUARTERS) -p prices $(PRICES) -p lake $(LAKE) --log-output
+
+# JupyterLab on the run notebooks (runs/explore.ipynb: browse a lake's themes), with this project's kernel.
+lab: setup
+	$(BIN)/python -m ipykernel install --sys-prefix --name ftm --display-name "ftm (.venv)" >/dev/null
+	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab --notebook-dir=runs

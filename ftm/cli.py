@@ -13,8 +13,8 @@ from .lake import Lake
 
 # %% auto #0
 __all__ = ['app', 'lake_app', 'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt', 'friendly', 'ingest', 'lake_ls', 'lake_history',
-           'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run', 'events', 'lake_record', 'query', 'show_config',
-           'main']
+           'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run', 'events', 'lake_record', 'query', 'lineage',
+           'show_config', 'main']
 
 # %% ../nbs/90_cli.ipynb #80a95527
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -213,6 +213,15 @@ def query(name: Optional[str] = typer.Argument(None, help="a query name (--list 
     if list_ or name is None: typer.echo(query_help()); return
     cfg = _cfg(config, lake=lake)
     typer.echo(query_main(name, quarter=quarter, engine=engine, fmt=fmt, out=out, cfg=cfg, **parse_param_args(params)))
+
+@app.command('lineage')
+@friendly
+def lineage(quarters: str = typer.Option(..., '--quarters', help="consecutive quarters, e.g. 2015Q2..2017Q4"),
+            restart: bool = typer.Option(False, '--restart', help="start new lineages at the first quarter, ignoring earlier links"),
+            lake: Optional[str] = LakeOpt, config: Optional[str] = ConfigOpt):
+    "Follow themes across quarters: link each quarter's themes to the previous quarter's and publish `theme_links`."
+    from ftm.lineage import lineage_main
+    typer.echo(lineage_main(quarters, _cfg(config, lake=lake), restart=restart))
 
 @app.command('config')
 @friendly
