@@ -60,6 +60,6 @@ events: setup
 	  -p quarters $(QUARTERS) -p prices $(PRICES) -p lake $(LAKE) --log-output
 
 # JupyterLab on the run notebooks (runs/explore.ipynb: browse a lake's themes), with this project's kernel.
+# (the venv's python3 kernelspec runs the venv's python, so the notebooks import this checkout's ftm)
 lab: setup
-	$(BIN)/python -m ipykernel install --sys-prefix --name ftm --display-name "ftm (.venv)" >/dev/null
 	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab --notebook-dir=runs
