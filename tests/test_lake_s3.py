@@ -2,7 +2,6 @@
 sample quarter published through Glue and read back as Athena would (each Glue table's `metadata_location`).
 
 DuckDB reads the Iceberg tables through its httpfs, avro and iceberg extensions, loaded offline from their wheels."""
-import socket
 import pytest
 import boto3
 import pyarrow as pa
@@ -13,20 +12,7 @@ from ftm.lake import Lake, LakeError, connect
 BUCKET = 'ftm-lake-test'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
-
-@pytest.fixture(scope='module')
-def endpoint():
-    from moto.server import ThreadedMotoServer
-    port = _free_port()
-    srv = ThreadedMotoServer(ip_address='127.0.0.1', port=port, verbose=False)
-    srv.start()
-    yield f'http://127.0.0.1:{port}'
-    srv.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ Terraform runs offline: providers come from the /opt/tf-plugins mirror (infra/te
 is copied to a temporary folder first, so `.terraform/` and state never land in the repository. The apply goes
 through the root module with infra/terraform.tfvars.example, the provider pointed at a moto server by an override
 file (moto_override.tf) written only into the copy; boto3 then reads back what moto holds."""
-import json, os, shutil, socket, subprocess, time
+import json, os, shutil, subprocess, time
 from pathlib import Path
 import pytest
 
@@ -19,11 +19,6 @@ ENGINE_V3 = 'Athena engine version 3'
 DATABASE, WORKGROUP, WAREHOUSE = 'ftm', 'ftm', 's3://my-ftm-lake/lake'
 CUTOFF, EXPIRE_DAYS = 10 * 2**30, 30
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _terraform() -> str:
@@ -95,14 +90,6 @@ def test_fmt(tf, tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 # Apply against moto
 
-@pytest.fixture(scope='module')
-def endpoint():
-    from moto.server import ThreadedMotoServer
-    port = _free_port()
-    srv = ThreadedMotoServer(ip_address='127.0.0.1', port=port, verbose=False)
-    srv.start()
-    yield f'http://127.0.0.1:{port}'
-    srv.stop()
 
 
 OVERRIDE = '''# Written by tests/test_terraform.py into its copy of infra/ only: the AWS provider talks to moto.
