@@ -574,9 +574,11 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                           'ftm.wrds._no_prompt': ('wrds.html#_no_prompt', 'ftm/wrds.py'),
                           'ftm.wrds._pgpass_escape': ('wrds.html#_pgpass_escape', 'ftm/wrds.py'),
                           'ftm.wrds._pgpass_fields': ('wrds.html#_pgpass_fields', 'ftm/wrds.py'),
+                          'ftm.wrds._rank': ('wrds.html#_rank', 'ftm/wrds.py'),
                           'ftm.wrds._records': ('wrds.html#_records', 'ftm/wrds.py'),
                           'ftm.wrds._secret': ('wrds.html#_secret', 'ftm/wrds.py'),
                           'ftm.wrds._utc': ('wrds.html#_utc', 'ftm/wrds.py'),
+                          'ftm.wrds._version': ('wrds.html#_version', 'ftm/wrds.py'),
                           'ftm.wrds.build_calls': ('wrds.html#build_calls', 'ftm/wrds.py'),
                           'ftm.wrds.component_roles': ('wrds.html#component_roles', 'ftm/wrds.py'),
                           'ftm.wrds.connect': ('wrds.html#connect', 'ftm/wrds.py'),
@@ -584,4 +586,5 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                           'ftm.wrds.pgpass_user': ('wrds.html#pgpass_user', 'ftm/wrds.py'),
                           'ftm.wrds.plan_params': ('wrds.html#plan_params', 'ftm/wrds.py'),
                           'ftm.wrds.plan_rows': ('wrds.html#plan_rows', 'ftm/wrds.py'),
+                          'ftm.wrds.plan_sql': ('wrds.html#plan_sql', 'ftm/wrds.py'),
                           'ftm.wrds.resolve_credentials': ('wrds.html#resolve_credentials', 'ftm/wrds.py')}}}

@@ -34,7 +34,8 @@ class Call:
     link_date: dt.date | None = None
     transcript_id: str
     call_date: dt.date
-    call_time: pd.Timestamp | None = None   # UTC
+    call_time: pd.Timestamp | None = None   # UTC; None when the source does not know the time
+    transcript_version: str | None = None   # which version of the transcript was kept (e.g. WRDS 'Final')
     quarter: str
     components: pa.Table
 

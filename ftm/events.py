@@ -174,15 +174,16 @@ def price_span(call_dates, cfg: EventsConfig) -> tuple[dt.date, dt.date]:
 def event_day0(call_date, call_time, calendar: pd.DatetimeIndex, close_time: str = '16:00',
                tz: str = 'America/New_York') -> np.ndarray:
     "Position in `calendar` of each call's day 0 (see above); -1 when it falls outside the calendar."
-    d = pd.Series(_dates(call_date))
+    d = pd.Series(_dates(call_date))                # a call without a time: day 0 is its date (or the next session)
     if call_time is not None:
         t = pd.to_datetime(pd.Series(call_time).reset_index(drop=True), utc=True)   # naive times are read as UTC
-        if t.notna().any():
+        known = t.notna()                           # None / NaT: the time is unknown, and nothing is invented for it
+        if known.any():
             local = t.dt.tz_convert(tz)
             hh, mm = (int(x) for x in close_time.split(':'))
             after = (local.dt.hour * 60 + local.dt.minute) >= hh * 60 + mm
             ld = local.dt.tz_localize(None).dt.normalize() + pd.to_timedelta(after.fillna(False).astype(int), unit='D')
-            d = ld.where(t.notna(), d)
+            d = ld.where(known, d)
     cal = pd.DatetimeIndex(calendar)
     pos = cal.searchsorted(d.to_numpy(), side='left').astype(np.int64)
     if len(cal) == 0: return np.full(len(d), -1, np.int64)

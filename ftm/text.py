@@ -280,7 +280,8 @@ def _prepare(call, cfg: TextConfig) -> tuple[dict, dict, dict]:
             for k, v in zip(cols, (p, order, spk, sec, sent, ' '.join(words))): cols[k].append(v)
     n = len(cols['position'])
     firm = {**fields, 'n_components': comps.num_rows, 'n_sentences_raw': pos, 'n_sentences_kept': n,
-            **{f'dropped_{r}': v for r, v in dropped.items()}}
+            **{f'dropped_{r}': v for r, v in dropped.items()},
+            'transcript_version': getattr(call, 'transcript_version', None)}
     cols = {**{k: [v]*n for k, v in fields.items()},
             'sentence_id': [schema.sentence_id(fields['firm_id'], fields['transcript_id'], p) for p in cols['position']],
             **cols}

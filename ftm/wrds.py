@@ -5,7 +5,7 @@ PERMNO."""
 
 # %% ../nbs/08_wrds.ipynb #a2c3d4ed
 from __future__ import annotations
-import contextlib, datetime as dt, getpass, json, logging, math, os, shutil, sys, tempfile
+import contextlib, datetime as dt, getpass, json, logging, math, os, re, shutil, sys, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -20,10 +20,10 @@ from .text import normalise_section, normalise_speaker_type
 _log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['WRDS_DDL', 'EARNINGS_CALL', 'FINAL_PRESENTATION', 'LINK_TYPES', 'LINK_PRIMARY', 'COMPONENT_TYPES', 'PLAN_SQL',
-           'COMPONENTS_SQL', 'ENV_USER', 'ENV_PASSWORD', 'plan_params', 'plan_rows', 'component_roles', 'build_calls',
-           'WRDSError', 'CredentialsError', 'Credentials', 'pgpass_user', 'resolve_credentials', 'pgpass_file',
-           'connect', 'WRDSConnector']
+__all__ = ['WRDS_DDL', 'EARNINGS_CALL', 'FINAL_PRESENTATION', 'LINK_TYPES', 'LINK_PRIMARY', 'CCM_TABLE', 'COMPONENT_TYPES',
+           'PLAN_SQL', 'COMPONENTS_SQL', 'ENV_USER', 'ENV_PASSWORD', 'plan_sql', 'plan_params', 'plan_rows',
+           'component_roles', 'build_calls', 'WRDSError', 'CredentialsError', 'Credentials', 'pgpass_user',
+           'resolve_credentials', 'pgpass_file', 'connect', 'WRDSConnector']
 
 # %% ../nbs/08_wrds.ipynb #bb73306b
 WRDS_DDL = """
@@ -44,50 +44,71 @@ CREATE TABLE ciq.wrds_transcript_person (
     transcriptpersonid double precision, transcriptpersonname text, companyofperson text,
     speakertypeid double precision, speakertypename text);
 CREATE TABLE ciq.wrds_gvkey (gvkey varchar(6), companyid double precision, startdate date, enddate date);
-CREATE TABLE crsp.ccmxpf_linktable (
+CREATE TABLE crsp.ccmxpf_lnkhist (
     gvkey varchar(6), linkprim varchar(1), liid varchar(3), linktype varchar(2), lpermno double precision,
-    lpermco double precision, usedflag double precision, linkdt date, linkenddt date);
+    lpermco double precision, linkdt date, linkenddt date);
 """
 
 EARNINGS_CALL = 48           # keydeveventtypeid of earnings calls
 FINAL_PRESENTATION = 5       # transcriptpresentationtypeid of final transcripts
 LINK_TYPES = ('LU', 'LC')    # CCM links researched by CRSP/Compustat
 LINK_PRIMARY = ('P', 'C')    # primary link first, then the primary one Compustat marks for a class of shares
-# Component types that Capital IQ numbers 1-4; the name from `wrds_transcript_person` wins when there is one.
-COMPONENT_TYPES = {1: 'Presentation Operator Message', 2: 'Presenter Speech', 3: 'Question', 4: 'Answer'}
+CCM_TABLE = 'crsp.ccmxpf_lnkhist'   # CCM link history; WRDS deprecated crsp.ccmxpf_linktable
+# Capital IQ component types by id (see the table above); the name from `wrds_transcript_person` wins when there is one.
+COMPONENT_TYPES = {1: 'Presentation Operator Message', 2: 'Presenter Speech', 3: 'Question', 4: 'Answer',
+                   7: 'Question and Answer Operator Message'}
 
 # %% ../nbs/08_wrds.ipynb #92256636
-PLAN_SQL = """
+_PLAN_SQL = """
 WITH calls AS (
     SELECT d.companyid, d.companyname, d.keydevid, d.transcriptid,
+           d.transcriptpresentationtypeid AS presentation_id, d.transcriptpresentationtypename AS presentation_name,
            d.mostimportantdateutc AS call_date,
-           d.mostimportantdateutc + COALESCE(d.mostimportanttimeutc, TIME '00:00') AS call_ts,
+           d.mostimportantdateutc + d.mostimportanttimeutc AS call_ts,
+           d.mostimportantdateutc + COALESCE(d.mostimportanttimeutc, TIME '00:00') AS call_moment,
            CASE WHEN d.transcriptpresentationtypeid = %(final)s THEN 1 ELSE 0 END AS is_final
     FROM ciq.wrds_transcript_detail AS d
     WHERE d.keydeveventtypeid = %(event_type)s
       AND d.companyid IS NOT NULL
       AND d.mostimportantdateutc BETWEEN %(first_day)s AND %(last_day)s
 ),
+in_quarter AS (
+    SELECT * FROM calls WHERE call_moment >= %(start)s AND call_moment < %(end)s
+),
 picked AS (
     SELECT DISTINCT ON (companyid) *
-    FROM calls
-    WHERE call_ts >= %(start)s AND call_ts < %(end)s
-    ORDER BY companyid, call_ts DESC, keydevid DESC, is_final DESC, transcriptid DESC
+    FROM in_quarter
+    ORDER BY companyid, call_moment DESC, keydevid DESC, is_final DESC, transcriptid DESC
+),
+events AS (
+    SELECT companyid, count(DISTINCT keydevid) AS n_events FROM in_quarter GROUP BY companyid
 )
 SELECT DISTINCT ON (p.companyid)
-       p.companyid, p.companyname, p.transcriptid, p.call_date, p.call_ts,
-       g.gvkey, l.lpermno AS permno, l.linkdt AS link_date
+       p.companyid, p.companyname, p.transcriptid, p.presentation_id, p.presentation_name, p.is_final,
+       p.call_date, p.call_ts, p.call_moment, e.n_events, g.gvkey, l.lpermno AS permno, l.linkdt AS link_date
 FROM picked AS p
-LEFT JOIN ciq.wrds_gvkey AS g ON g.companyid = p.companyid
-LEFT JOIN crsp.ccmxpf_linktable AS l
+JOIN events AS e ON e.companyid = p.companyid
+LEFT JOIN ciq.wrds_gvkey AS g
+       ON g.companyid = p.companyid
+      AND (g.startdate IS NULL OR g.startdate <= p.call_date)
+      AND (g.enddate IS NULL OR g.enddate >= p.call_date)
+LEFT JOIN {ccm_table} AS l
        ON l.gvkey = g.gvkey
       AND l.linktype IN (%(link_type_1)s, %(link_type_2)s)
       AND l.linkprim IN (%(link_primary)s, %(link_secondary)s)
-      AND l.linkdt <= p.call_date
+      AND (l.linkdt IS NULL OR l.linkdt <= p.call_date)
       AND (l.linkenddt IS NULL OR l.linkenddt >= p.call_date)
 ORDER BY p.companyid, (l.lpermno IS NULL), (l.linkprim = %(link_primary)s) DESC NULLS LAST,
          l.linkdt DESC NULLS LAST, g.gvkey DESC NULLS LAST, l.lpermno
 """
+
+def plan_sql(ccm_table: str = CCM_TABLE) -> str:
+    "`PLAN_SQL` reading the CCM links from `ccm_table` (`schema.table`, letters, digits and '_' only)."
+    if not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*', ccm_table or ''):
+        raise ValueError(f"wrds.ccm_table {ccm_table!r}: give a table as schema.table, e.g. {CCM_TABLE}")
+    return _PLAN_SQL.replace('{ccm_table}', ccm_table)
+
+PLAN_SQL = plan_sql()
 
 COMPONENTS_SQL = """
 SELECT DISTINCT ON (c.transcriptid, c.componentorder, c.transcriptcomponentid)
@@ -140,23 +161,45 @@ def _utc(v) -> pd.Timestamp | None:
 def _records(df: pd.DataFrame) -> list[dict]:
     return [{k: (None if _missing(v) else v) for k, v in r.items()} for r in df.astype(object).to_dict('records')]
 
+def _version(pid, pname) -> str | None:
+    "The kept transcript's presentation type, by name ('Final', 'Preliminary', ...), else by id."
+    if isinstance(pname, str) and pname.strip(): return pname.strip()
+    if _missing(pid): return None
+    return 'Final' if float(pid) == FINAL_PRESENTATION else f"presentation type {_id(pid)}"
+
+def _rank(r: dict) -> tuple:
+    "Rule 1 as a sort key (larger is kept): the latest call, then the final version, then the highest transcriptid."
+    return (pd.Timestamp(r['call_moment']), int(r['is_final'] or 0), float(r['transcriptid']))
+
 def plan_rows(df: pd.DataFrame, keep_unlinked: bool = False) -> tuple[list[dict], dict]:
     """One JSON-ready row per firm from the result of `PLAN_SQL`, ordered by firm_id, and the counts for the run
-    summary. Firms without a PERMNO are left out and counted, unless `keep_unlinked`."""
-    rows, skipped = [], 0
-    for r in _records(df):
+    summary. Firms without a PERMNO are left out and counted, unless `keep_unlinked`; of several firms linked to
+    one PERMNO the one whose call rule 1 prefers is kept, the others counted."""
+    recs = _records(df)
+    best: dict[int, tuple] = {}
+    for r in recs:
+        if r['permno'] is None: continue
+        p, k = int(r['permno']), _rank(r)
+        if p not in best or k > best[p]: best[p] = k
+    rows, skipped, same, earlier = [], 0, 0, 0
+    for r in recs:
         permno = None if r['permno'] is None else int(r['permno'])
         if permno is None and not keep_unlinked: skipped += 1; continue
+        if permno is not None and _rank(r) != best[permno]: same += 1; continue
+        earlier += max(int(r['n_events'] or 1) - 1, 0)
         link = _date(r['link_date']) if permno is not None else None
-        cid = _id(r['companyid'])
+        cid, ts = _id(r['companyid']), _utc(r['call_ts'])
         rows.append(dict(firm_id=cid, company_id=cid, firm_name=r['companyname'], gvkey=_gvkey(r['gvkey']),
                          permno=permno, link_date=None if link is None else link.isoformat(),
                          transcript_id=_id(r['transcriptid']), call_date=_date(r['call_date']).isoformat(),
-                         call_time=_utc(r['call_ts']).isoformat()))
+                         call_time=None if ts is None else ts.isoformat(),
+                         transcript_version=_version(r['presentation_id'], r['presentation_name'])))
     rows.sort(key=lambda r: r['firm_id'])
-    stats = dict(firms_with_calls=len(df), skipped_unlinked=skipped)
+    stats = dict(firms_with_calls=len(df), skipped_unlinked=skipped, skipped_same_permno=same,
+                 skipped_earlier_calls=earlier)
     if keep_unlinked: stats['kept_unlinked'] = sum(r['permno'] is None for r in rows)
     return rows, stats
+
 
 # %% ../nbs/08_wrds.ipynb #e1676022
 def component_roles(type_id=None, type_name: str | None = None, speaker_type: str | None = None) -> tuple[str, str]:
@@ -165,9 +208,7 @@ def component_roles(type_id=None, type_name: str | None = None, speaker_type: st
     name = (type_name or '').strip()
     section = normalise_section(name)
     if 'operator' in name.lower(): return 'operator', section
-    spk = normalise_speaker_type(speaker_type)
-    if spk == 'unknown' and name: spk = normalise_speaker_type(name)
-    return spk, section
+    return normalise_speaker_type(speaker_type), section            # never guessed from the component type
 
 def build_calls(rows: list[dict], comps: pd.DataFrame, quarter) -> tuple[list[Call], int]:
     "The `Call`s of plan `rows` from the result of `COMPONENTS_SQL`, in the order of `rows`; and how many had no text."
@@ -185,7 +226,8 @@ def build_calls(rows: list[dict], comps: pd.DataFrame, quarter) -> tuple[list[Ca
         out.append(Call(firm_id=r['firm_id'], firm_name=r['firm_name'], company_id=r['company_id'], gvkey=r['gvkey'],
                         permno=r['permno'], link_date=None if r['link_date'] is None else dt.date.fromisoformat(r['link_date']),
                         transcript_id=r['transcript_id'], call_date=dt.date.fromisoformat(r['call_date']),
-                        call_time=pd.Timestamp(r['call_time']), quarter=str(Quarter.parse(quarter)), components=comp))
+                        call_time=None if r.get('call_time') is None else pd.Timestamp(r['call_time']),
+                        transcript_version=r.get('transcript_version'), quarter=str(Quarter.parse(quarter)), components=comp))
     return out, empty
 
 # %% ../nbs/08_wrds.ipynb #eebc4bcf
@@ -365,8 +407,9 @@ def _is_disconnect(e: BaseException) -> bool:
 class WRDSConnector(Connector):
     "Capital IQ transcripts on WRDS (or any PostgreSQL with the WRDS tables), linked to CRSP PERMNOs."
     name = 'wrds'
-    def __init__(self, cfg=None, connect=None):
+    def __init__(self, cfg=None, connect=None, ccm_table: str | None = None):
         self.cfg = WRDSConfig() if cfg is None else getattr(cfg, 'wrds', cfg)
+        self.plan_sql = plan_sql(ccm_table or getattr(self.cfg, 'ccm_table', None) or CCM_TABLE)
         self._connect = connect or (lambda: _connect(self.cfg))
         self._db, self._plans, self.stats, self.queries = None, {}, {}, 0
 
@@ -395,10 +438,10 @@ class WRDSConnector(Connector):
                 _log.warning("connection to WRDS lost while fetching %s (%s); reconnecting", what, _first_line(e))
 
     def plan(self, quarter) -> list[dict]:
-        "One row per firm with an earnings call in `quarter` (rules 1-4), ordered by firm_id; sets `stats`."
+        "One row per firm with an earnings call in `quarter` (rules 1-8), ordered by firm_id; sets `stats`."
         q = str(Quarter.parse(quarter))
         if q not in self._plans:
-            self._plans[q], self.stats = plan_rows(self._query(PLAN_SQL, plan_params(q), f"the calls of {q}"),
+            self._plans[q], self.stats = plan_rows(self._query(self.plan_sql, plan_params(q), f"the calls of {q}"),
                                                    self.cfg.keep_unlinked)
         return self._plans[q]
 

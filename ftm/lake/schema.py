@@ -39,7 +39,8 @@ DROP_REASONS = ('operator', 'boilerplate', 'duplicate', 'short')
 
 FIRMS = pa.schema(FIRM_FIELDS + CALL_FIELDS + [
     _f('n_components', _i32, False), _f('n_sentences_raw', _i32, False), _f('n_sentences_kept', _i32, False)] +
-    [_f(f'dropped_{r}', _i32, False) for r in DROP_REASONS])
+    [_f(f'dropped_{r}', _i32, False) for r in DROP_REASONS] +
+    [_f('transcript_version', _str)])     # the kept version of the transcript, where the source has several
 
 SENTENCES = pa.schema([
     _f('sentence_id', _str, False), _f('firm_id', _str, False), _f('transcript_id', _str, False),
