@@ -110,6 +110,8 @@ class WRDSConfig(_Section):
     max_retries: int = Field(2, ge=0, description="reconnects per firm group after a dropped connection")
     keep_unlinked: bool = Field(False, description="keep firms without a CRSP PERMNO (they are skipped by default)")
     group_firms: int = Field(200, ge=1, description="firms per query, and per prefetch chunk")
+    ccm_table: str = Field('crsp.ccmxpf_lnkhist', pattern=r'^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$',
+                           description="the CRSP/Compustat link table (WRDS deprecated crsp.ccmxpf_linktable)")
 
 # %% ../nbs/01_config.ipynb #74b156a0
 class SentimentConfig(_Section):

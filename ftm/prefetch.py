@@ -24,7 +24,8 @@ __all__ = ['PREFETCH_COMPONENTS', 'PREFETCH_MANIFEST', 'call_rows', 'rows_call',
            'PrefetchResult', 'prefetch_quarter', 'PrefetchConnector']
 
 # %% ../nbs/09_prefetch.ipynb #6bbaff43
-PREFETCH_COMPONENTS = pa.schema(FIRM_FIELDS + CALL_FIELDS + [pa.field('seq', pa.int32(), False)] + list(COMPONENTS))
+PREFETCH_COMPONENTS = pa.schema(FIRM_FIELDS + CALL_FIELDS + [pa.field('seq', pa.int32(), False)] + list(COMPONENTS) +
+                                [pa.field('transcript_version', pa.string())])   # which version the source kept
 PREFETCH_MANIFEST = pa.schema([pa.field('firm_id', pa.string(), False), pa.field('transcript_id', pa.string(), False),
                                pa.field('quarter', pa.string(), False), pa.field('chunk', pa.string(), False),
                                pa.field('n_components', pa.int32(), False), pa.field('n_sentences_kept', pa.int32(), False)])
@@ -39,6 +40,7 @@ def call_rows(call: Call) -> pa.Table:
     cols = {f.name: pa.array([meta[f.name]] * n, f.type) for f in FIRM_FIELDS + CALL_FIELDS}
     cols['seq'] = pa.array(np.arange(n, dtype=np.int32))
     for f in COMPONENTS: cols[f.name] = c[f.name]
+    cols['transcript_version'] = pa.array([call.transcript_version] * n, pa.string())
     return pa.table(cols, schema=PREFETCH_COMPONENTS)
 
 def rows_call(t: pa.Table) -> Call:
@@ -46,7 +48,8 @@ def rows_call(t: pa.Table) -> Call:
     t = t.sort_by('seq')
     first = {f.name: t[f.name][0].as_py() for f in FIRM_FIELDS + CALL_FIELDS}
     ct = first.pop('call_time')
-    return Call(**first, call_time=None if ct is None else pd.Timestamp(ct), components=t.select(COMPONENTS.names))
+    return Call(**first, call_time=None if ct is None else pd.Timestamp(ct), components=t.select(COMPONENTS.names),
+                transcript_version=t['transcript_version'][0].as_py())
 
 # %% ../nbs/09_prefetch.ipynb #64c637fe
 class _InMemoryPlan:

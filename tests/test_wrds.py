@@ -424,6 +424,8 @@ def test_source_prefetch_reads_the_lake_only(server, full_prefetch, monkeypatch)
     assert res.extra['skipped_unlinked'] == 3 and 'skipped_unlinked: 3' in res.summary()
     key = ['sentence_id']
     assert sorted_table(lake, 'transcripts', res.run_id, key).equals(sorted_table(lake, 'transcripts', ref.run_id, key))
+    again, first = (sorted_table(lake, 'firms', r, ['firm_id']) for r in (res.run_id, ref.run_id))
+    assert again['transcript_version'].equals(first['transcript_version']) and again['transcript_version'].null_count == 0
 
 def test_missing_prefetch_is_an_error(server, tmp_path, monkeypatch):
     monkeypatch.setattr(fw, '_connect', lambda *a, **k: pytest.fail('--source prefetch contacted WRDS'))
