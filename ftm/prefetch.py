@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
-import numpy as np, pandas as pd, pyarrow as pa, pyarrow.compute as pc, pyarrow.fs as pafs, pyarrow.parquet as pq
+import numpy as np, pandas as pd, pyarrow as pa
 from tqdm.auto import tqdm
 from .config import Config
 from .connectors import Call, Connector, SourceError, get_connector

@@ -5,8 +5,7 @@ an `s3://` lake."""
 
 # %% ../../nbs/03_catalog.ipynb #1476841e
 from __future__ import annotations
-import os, warnings
-from urllib.parse import urlparse
+import os
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError, NamespaceAlreadyExistsError
@@ -15,7 +14,7 @@ from pyiceberg.transforms import IdentityTransform
 from pyiceberg.table import Table as IcebergTable
 from pyiceberg.io.pyarrow import pyarrow_to_schema
 from pyiceberg.schema import Schema as IcebergSchema
-from pyiceberg.types import NestedField, ListType, StructType
+from pyiceberg.types import NestedField
 
 # %% auto #0
 __all__ = ['CatalogError', 'catalog_kind', 'catalog_properties', 'open_catalog', 'iceberg_schema', 'ensure_table']
@@ -66,7 +65,7 @@ def open_catalog(root_uri: str, cfg, endpoint_url: str | None = None, region: st
 def iceberg_schema(s: pa.Schema) -> IcebergSchema:
     """The Iceberg schema of a pyarrow schema: same names, types and nullability, fresh field ids, and each field's
     `doc` metadata (if any) as the column's doc, which Glue and Athena show."""
-    with_ids, next_id = [], iter(range(1, 100_000))
+    next_id = iter(range(1, 100_000))
     def ids(f: pa.Field) -> pa.Field:
         t = f.type
         if pa.types.is_list(t) or pa.types.is_large_list(t):
