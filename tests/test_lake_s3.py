@@ -118,6 +118,9 @@ def test_sample_quarter_through_glue_reads_as_athena(s3, monkeypatch):
     for name in sorted(published - {'runs'}):
         p = tables[name]['Parameters']
         assert p['table_type'].upper() == 'ICEBERG' and p['metadata_location'].startswith(f'{root}/{cat.namespace}/{name}/metadata/')
+        comments = {c['Name']: c.get('Comment') for c in tables[name]['StorageDescriptor']['Columns']}
+        docs = {f.name: f.metadata[b'doc'].decode() for f in schema.spec(name).schema if b'doc' in (f.metadata or {})}
+        assert docs and all(comments.get(k) == v for k, v in docs.items()), name      # column docs reach Glue
         athena = StaticTable.from_metadata(p['metadata_location'], properties={
             's3.endpoint': endpoint, 's3.region': 'us-east-1', 's3.access-key-id': 'testing',
             's3.secret-access-key': 'testing'}).scan().to_arrow()

@@ -9,8 +9,8 @@ import pyarrow as pa, pyarrow.compute as pc
 
 # %% auto #0
 __all__ = ['SECTIONS', 'SPEAKER_TYPES', 'FIRM_FIELDS', 'CALL_FIELDS', 'COMPONENTS', 'TRANSCRIPTS', 'DROP_REASONS', 'FIRMS',
-           'SENTENCES', 'TOPICS', 'THEMES', 'THEME_CONTRIBUTIONS', 'TABLES', 'PROVIDERS', 'TableSpec', 'register',
-           'spec', 'all_tables', 'SchemaError', 'validate', 'empty', 'sentence_id']
+           'SENTENCES', 'TOPICS', 'THEMES', 'THEME_CONTRIBUTIONS', 'DOCS', 'TABLES', 'PROVIDERS', 'with_docs',
+           'TableSpec', 'register', 'spec', 'all_tables', 'SchemaError', 'validate', 'empty', 'sentence_id']
 
 # %% ../../nbs/02_schema.ipynb #cda78541
 SECTIONS = ('presentation', 'qa', 'unknown')
@@ -66,6 +66,38 @@ THEME_CONTRIBUTIONS = pa.schema([
     _f('theme_id', _str, False), _f('topic_id', _str, False), _f('firm_id', _str, False),
     _f('quarter', _str, False), _f('similarity', _f32), _f('n_sentences', _i32, False)])
 
+# %% ../../nbs/02_schema.ipynb #39918a60
+DOCS = {
+    'firm_id': "the firm's id in its source (e.g. a ticker, or the CIQ company id for WRDS)",
+    'firm_name': "the firm's name", 'ticker': 'exchange ticker', 'company_id': 'Capital IQ company id',
+    'gvkey': 'Compustat gvkey', 'permno': 'CRSP PERMNO (linked through CCM)', 'link_date': 'start of the CCM link used',
+    'transcript_id': "the call's transcript id in its source", 'call_date': 'date of the call (UTC)',
+    'call_time': 'time of the call (UTC); null when the source does not know it',
+    'quarter': 'calendar quarter of the call, e.g. 2016Q2 (the partition)',
+    'transcript_version': 'which version of the transcript the source kept (e.g. Final)',
+    'sentence_id': 'sentence id: firm, transcript and position', 'position': 'order of the sentence in the call',
+    'component_order': 'order of the speaker turn in the call', 'speaker_type': 'executive, analyst, operator, other or unknown',
+    'section': 'presentation, qa or unknown', 'raw_text': 'the sentence as said', 'clean_text': 'the sentence lower-cased, stopwords and numbers removed',
+    'n_components': 'speaker turns in the call', 'n_sentences_raw': 'sentences before filtering',
+    'n_sentences_kept': 'sentences kept for modelling', 'dropped_operator': 'sentences dropped: operator speech',
+    'dropped_boilerplate': 'sentences dropped: boilerplate', 'dropped_duplicate': 'sentences dropped: repeated in the call',
+    'dropped_short': 'sentences dropped: too few content words',
+    'topic_id': 'firm topic id: quarter, firm and topic number', 'topic_prob': "HDBSCAN's membership probability",
+    'was_outlier': 'an HDBSCAN outlier assigned to its nearest topic', 'topic_num': "the topic's number within its firm",
+    'label': "the topic's name", 'summary': "the namer's one-line description", 'keywords': 'top c-TF-IDF keywords and phrases',
+    'keyword_scores': 'c-TF-IDF score of each keyword', 'representative_ids': 'ids of the most central sentences',
+    'representative_sentences': 'the most central sentences', 'n_sentences': 'sentences in this row (topic, theme or contribution)',
+    'centroid': 'unit-length mean of the sentence embeddings', 'naming_method': 'keywords or llm',
+    'naming_model': 'the LLM that named it, if any', 'prompt_version': 'version of the naming prompt, if an LLM named it',
+    'naming_fallback': 'the LLM failed and keywords named it', 'theme_id': 'cross-firm theme id: quarter and number',
+    'name': "the theme's name", 'description': "the theme's description", 'n_topics': 'firm topics in the theme',
+    'n_firms': 'firms with a topic in the theme', 'similarity': "cosine of the topic's centroid to the theme's"}
+
+def with_docs(s: pa.Schema, docs: dict = DOCS) -> pa.Schema:
+    "`s` with each documented column's text as field metadata `doc` (the Iceberg column doc, Glue's column comment)."
+    return pa.schema([f.with_metadata({**(f.metadata or {}), b'doc': docs[f.name].encode()}) if f.name in docs else f
+                      for f in s], metadata=s.metadata)
+
 # %% ../../nbs/02_schema.ipynb #49cdb950
 @dataclass(frozen=True)
 class TableSpec:
@@ -77,6 +109,7 @@ class TableSpec:
 TABLES: dict[str, TableSpec] = {}
 def register(spec: TableSpec) -> TableSpec:
     "Add a table to the data model (later modules register theirs: sentiment_ready, theme_exposure, ...)."
+    spec = TableSpec(spec.name, with_docs(spec.schema), spec.key, spec.allowed)   # documented columns carry their doc
     TABLES[spec.name] = spec
     return spec
 
