@@ -107,9 +107,8 @@ def ensure_ingested(cfg: Config, lake: Lake, progress: bool | None = None) -> In
         m = src[-1].meta if src else {}
         if src and m.get('source') == cfg.source and m.get('text') == text_settings(cfg):
             return Ingested(src[-1].run_id, True, dict(m.get('extra') or {}))
-    if cfg.run_id is not None:   # a resumed run whose staged ingest finished: reuse it
-        done = lake.start_run(q, run_id=cfg.run_id, kind='ingest', resume=True).checkpoints().get('ingest') \
-            if lake.get_json(f"{lake.staging_dir(q, cfg.run_id)}/run.json") else None
+    if cfg.run_id is not None:   # a resumed run whose staged ingest finished (its last checkpoint): reuse it
+        done = lake.get_json(f"{lake.staging_dir(q, cfg.run_id)}/checkpoints/ingest.json")
         if done is not None and done.get('text') == text_settings(cfg): return Ingested(cfg.run_id, False, done.get('extra') or {})
     r = ingest_quarter(cfg, lake, progress=progress, publish=False)
     return Ingested(r.run_id, False, r.extra)
