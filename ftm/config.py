@@ -13,8 +13,8 @@ from .quarters import Quarter
 
 # %% auto #0
 __all__ = ['SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig', 'ThemesConfig', 'ExecutorConfig',
-           'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig', 'AthenaConfig', 'LineageConfig', 'Config',
-           'ConfigError', 'read_config_file', 'env_layer', 'load_config']
+           'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig', 'AthenaConfig', 'BatchConfig',
+           'LineageConfig', 'Config', 'ConfigError', 'read_config_file', 'env_layer', 'load_config']
 
 # %% ../nbs/01_config.ipynb #40878e98
 class _Section(BaseModel):
@@ -90,6 +90,7 @@ class ThemesConfig(_Section):
 
 class ExecutorConfig(_Section):
     "How the map step is split and run."
+    kind: Literal['local', 'batch'] = Field('local', description="local: worker processes here; batch: AWS Batch array jobs (see `batch`)")
     workers: int = Field(0, ge=0, description="worker processes; 0 means one per core")
     batch_firms: int = Field(100, ge=1, description="firms per batch (one AWS Batch array task)")
     breaker_consecutive: int = Field(5, ge=1, description="stop a batch after this many failed firms in a row")
@@ -187,6 +188,19 @@ class AthenaConfig(_Section):
     poll_s: float = Field(1.0, gt=0, description="seconds between query status polls")
     timeout_s: float = Field(600, gt=0, description="give up on a query after this long")
 
+class BatchConfig(_Section):
+    "AWS Batch, where `ftm run --executor batch` sends the map and reduce steps (infra/modules/batch creates these; "
+    "`terraform output ftm_env` prints the values)."
+    job_queue: str = Field('ftm-map', description="queue of the map array job")
+    reduce_job_queue: str | None = Field(None, description="queue of the reduce job [default: job_queue]")
+    map_job_definition: str = Field('ftm-map', description="job definition (name or name:revision) of `ftm worker map`")
+    reduce_job_definition: str = Field('ftm-reduce', description="job definition of `ftm worker reduce`")
+    region: str | None = Field(None, description="AWS region [default: the AWS config chain]")
+    endpoint_url: str | None = Field(None, description="Batch endpoint (tests)")
+    log_group: str = Field('/aws/batch/ftm', description="CloudWatch log group of the jobs (shown with failed jobs)")
+    poll_s: float = Field(15.0, gt=0, description="seconds between job status polls")
+    max_attempts: int = Field(10, ge=1, description="boto3 attempts per Batch API call (adaptive retry mode)")
+
 class LineageConfig(_Section):
     "Linking each quarter's themes to the previous quarter's (see nbs/21_lineage)."
     min_score: float = Field(0.5, ge=0, le=1, description="a link needs at least this combined score")
@@ -216,6 +230,7 @@ class Config(_Section):
     catalog: CatalogConfig = CatalogConfig()
     athena: AthenaConfig = AthenaConfig()
     lineage: LineageConfig = LineageConfig()
+    batch: BatchConfig = BatchConfig()
 
     @field_validator('quarter')
     @classmethod
@@ -225,6 +240,13 @@ class Config(_Section):
     def q(self) -> Quarter:
         if self.quarter is None: raise ConfigError("no quarter given: pass --quarter YYYYQn (or set FTM_QUARTER)")
         return Quarter.parse(self.quarter)
+
+    def portable(self) -> dict:
+        "The settings that define a run, as plain data with the secrets left out: stored with a run so that its AWS "
+        "Batch workers use the submitter's settings (secrets reach them from their own environment)."
+        d = json.loads(self.model_dump_json())
+        d['naming']['api_key'] = d['wrds']['password'] = None
+        return d
 
     def show(self) -> str:
         "The config as TOML-like text, secrets masked: printed at the start of every run."
@@ -270,9 +292,10 @@ def env_layer(env: dict) -> dict:
         if k.startswith('FTM_') and len(k) > 4: _set(out, k[4:].lower().replace('__', '.'), v)
     return out
 
-def load_config(path=None, env: dict | None = None, **overrides) -> Config:
-    "Defaults < file < environment < `overrides` (dotted keys; `None` values are ignored)."
-    layers = [read_config_file(path) if path else {}, env_layer(os.environ if env is None else env)]
+def load_config(path=None, env: dict | None = None, base: dict | None = None, **overrides) -> Config:
+    """Defaults < `base` (a run's stored settings, `Config.portable`) < file < environment < `overrides` (dotted keys;
+    `None` values are ignored)."""
+    layers = [base or {}, read_config_file(path) if path else {}, env_layer(os.environ if env is None else env)]
     cli = {}
     for k, v in overrides.items():
         if v is not None: _set(cli, k.replace('__', '.'), v)
