@@ -16,7 +16,7 @@ from .lake import Lake
 
 # %% auto #0
 __all__ = ['THREAD_VARS', 'plan_batches', 'resolve_workers', 'chunk_key', 'CircuitOpen', 'BatchFailed', 'Breaker', 'BatchSpec',
-           'BatchResult', 'map_batch', 'worker_env', 'thread_pools', 'LocalExecutor']
+           'BatchResult', 'chunks_of', 'map_batch', 'map_state', 'worker_env', 'thread_pools', 'LocalExecutor']
 
 # %% ../nbs/15_executors.ipynb #cb8f7743
 def _weighted_cuts(w: np.ndarray, n: int) -> np.ndarray:
@@ -111,8 +111,15 @@ def _name_topics(topics: pa.Table, firms: dict, namer) -> pa.Table:
                  prompt_version=n.prompt_version, naming_fallback=n.fallback)
     return validate('topics', rows)
 
-def map_batch(spec: BatchSpec, progress: bool | None = False) -> BatchResult:
-    "Run one batch of the map step into the (unpublished) run `spec.run_id`; safe to call again after a crash."
+def chunks_of(firm_ids: list[str], chunk_firms: int) -> list[list[str]]:
+    "A batch's chunks: the unit of writing and of checkpointing (a crash loses at most one chunk)."
+    return [firm_ids[i:i + chunk_firms] for i in range(0, len(firm_ids), chunk_firms)]
+
+_STATS = ('embed_s', 'topics_s', 'naming_s', 'sentences', 'embedded', 'cache_hits')
+
+def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> BatchResult:
+    """Run one batch of the map step into the (unpublished) run `spec.run_id`; safe to call again after a crash.
+    `log`, if given, is called with a dict after each chunk (the Batch worker prints them as JSON lines)."""
     from ftm.embed import EmbeddingCache, embed_texts
     from ftm.topics import fit_firm
     from ftm.naming import get_namer
@@ -121,11 +128,13 @@ def map_batch(spec: BatchSpec, progress: bool | None = False) -> BatchResult:
     run = lake.start_run(q, run_id=spec.run_id, kind='map', resume=True)
     done = run.checkpoints()
     res, ex = BatchResult(spec.batch), cfg.executor
-    chunks = [spec.firm_ids[i:i + cfg.chunk_firms] for i in range(0, len(spec.firm_ids), cfg.chunk_firms)]
+    chunks = chunks_of(spec.firm_ids, cfg.chunk_firms)
     todo = [(c, ids) for c, ids in enumerate(chunks) if chunk_key(spec.batch, c) not in done]
     res.skipped_chunks = len(chunks) - len(todo)
     for c, ids in enumerate(chunks):
         if (c, ids) not in todo: res.failures += done[chunk_key(spec.batch, c)].get('failures', [])
+    if log: log(dict(event='batch_start', batch=spec.batch, firms=len(spec.firm_ids), chunks=len(chunks),
+                     chunks_done=res.skipped_chunks))
     if not todo: return res
     tr = lake.read('transcripts', q, run_id=spec.transcripts_run)
     tr = tr.filter(pc.is_in(tr['firm_id'], pa.array([f for _, ids in todo for f in ids]))).sort_by([('firm_id', 'ascending'), ('position', 'ascending')])
@@ -135,13 +144,13 @@ def map_batch(spec: BatchSpec, progress: bool | None = False) -> BatchResult:
     cache = EmbeddingCache(lake.cache_uri('embeddings'), embedder.vectors_id, filesystem=lake.fs, scope=q) if cfg.embed.cache else None
     namer = get_namer(cfg.naming, cache_uri=lake.cache_uri('naming'), filesystem=lake.fs)
     breaker = Breaker(ex.breaker_consecutive, ex.breaker_rate, ex.breaker_min_firms)
-    stats = dict(embed_s=0.0, topics_s=0.0, naming_s=0.0, sentences=0, embedded=0, cache_hits=0)
+    total = dict.fromkeys(_STATS, 0)
     for c, ids in todo:
+        st = dict.fromkeys(_STATS, 0)        # per chunk, kept in its checkpoint: the run's totals survive resumes
         part = tr.filter(pc.is_in(tr['firm_id'], pa.array(ids)))
         t0 = time.perf_counter()
-        vecs, st = embed_texts(part['raw_text'].to_pylist(), embedder, cache, progress=False)
-        stats['embed_s'] += time.perf_counter() - t0; stats['embedded'] += st['embedded']; stats['cache_hits'] += st['cache_hits']
-        stats['sentences'] += part.num_rows
+        vecs, es = embed_texts(part['raw_text'].to_pylist(), embedder, cache, progress=False)
+        st.update(embed_s=time.perf_counter() - t0, embedded=es['embedded'], cache_hits=es['cache_hits'], sentences=part.num_rows)
         t0, sents, tops, fails = time.perf_counter(), [], [], []
         offsets = np.cumsum([0] + [pc.sum(pc.equal(part['firm_id'], f)).as_py() or 0 for f in ids])
         for i, f in enumerate(ids):
@@ -154,18 +163,37 @@ def map_batch(spec: BatchSpec, progress: bool | None = False) -> BatchResult:
             except Exception as e:
                 fails.append(dict(firm_id=f, error_type=type(e).__name__, message=str(e)[:500]))
                 breaker.record(False, f"{f}: {type(e).__name__}: {e}")
-        stats['topics_s'] += time.perf_counter() - t0
+        st['topics_s'] = time.perf_counter() - t0
         t0 = time.perf_counter()
         topics = _name_topics(pa.concat_tables(tops) if tops else empty('topics'), names, namer)
-        stats['naming_s'] += time.perf_counter() - t0
+        st['naming_s'] = time.perf_counter() - t0
+        st = {k: round(v, 3) if isinstance(v, float) else v for k, v in st.items()}
         key = chunk_key(spec.batch, c)
         run.write('sentences', pa.concat_tables(sents) if sents else empty('sentences'), part=key)
         run.write('topics', topics, part=key)
-        run.set_checkpoint(key, dict(firms=ids, failures=fails, topics=topics.num_rows))
+        run.set_checkpoint(key, dict(firms=ids, failures=fails, topics=topics.num_rows, stats=st))
         res.firms += len(ids); res.failures += fails
-    res.stats = {k: round(v, 2) if isinstance(v, float) else v for k, v in stats.items()}
+        for k in _STATS: total[k] += st[k]
+        if log: log(dict(event='chunk', batch=spec.batch, chunk=c, firms=len(ids), failed=len(fails), topics=topics.num_rows, **st))
+    res.stats = {k: round(v, 2) if isinstance(v, float) else v for k, v in total.items()}
     res.stats['naming'] = dict(getattr(namer, 'stats', {}) or {})
     return res
+
+def map_state(checkpoints: dict, batches: list[list[str]], chunk_firms: int) -> dict:
+    """Where a map run stands, from its checkpoints alone (whichever executor ran it): the batches not finished, and
+    the finished chunks' failures and summed stats."""
+    missing, failures, stats = [], [], dict.fromkeys(_STATS, 0)
+    for b, ids in enumerate(batches):
+        keys = [chunk_key(b, c) for c in range(len(chunks_of(ids, chunk_firms)))]
+        if any(k not in checkpoints for k in keys): missing.append(b)
+        for k in keys:
+            ck = checkpoints.get(k)
+            if ck is None: continue
+            failures += ck.get('failures', [])
+            for s, v in ck.get('stats', {}).items():
+                if s in stats: stats[s] += v
+    return dict(missing=missing, failures=failures, stats={k: round(v, 2) if isinstance(v, float) else v for k, v in stats.items()})
+
 
 # %% ../nbs/15_executors.ipynb #752c746d
 THREAD_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'NUMBA_NUM_THREADS', 'RAYON_NUM_THREADS')

@@ -11,10 +11,11 @@ import pyarrow as pa, pyarrow.compute as pc
 from .config import Config
 from .lake import Lake, LakeError, new_run_id
 from .ingest import ensure_ingested, run_props
-from .executors import LocalExecutor, BatchSpec, plan_batches, resolve_workers
+from .executors import LocalExecutor, BatchSpec, BatchFailed, plan_batches, resolve_workers, map_state
 
 # %% auto #0
-__all__ = ['RunResult', 'sentiment_tables', 'run_quarter']
+__all__ = ['RunResult', 'plan_map', 'map_specs', 'seal_map', 'sentiment_tables', 'reduce_and_publish', 'make_executor',
+           'run_quarter']
 
 # %% ../nbs/16_pipeline.ipynb #4c772a14
 @dataclass
@@ -30,8 +31,21 @@ class RunResult:
     quality: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)
     ingest: dict = field(default_factory=dict)      # the source's own counts, e.g. firms skipped for no PERMNO
+    status: str = 'published'                        # or 'submitted' (AWS Batch, detached)
+    jobs: dict = field(default_factory=dict)         # AWS Batch job ids
+
+    @classmethod
+    def from_run(cls, info) -> RunResult:
+        "The result of a published reduce run, from its row in `runs` (how a run that ran on AWS Batch is reported)."
+        m = info.meta
+        return cls(info.quarter, m.get('source', info.props.get('ftm.source', '')), m.get('transcripts_run', ''),
+                   m.get('map_run', ''), info.run_id, m.get('counts', {}), dict(m.get('stages', {})), m.get('quality', {}),
+                   m.get('failures', []), m.get('ingest', {}))
 
     def summary(self) -> str:
+        if self.status != 'published':
+            return (f"run {self.map_run} of {self.quarter} {self.status}: " + ', '.join(f"{k} job {v}" for k, v in self.jobs.items())
+                    + f"\n  follow it with `ftm batch status {self.map_run} --quarter {self.quarter}`")
         c, q = self.counts, self.quality
         pct = lambda x: 'n/a' if x is None else f"{x:.1%}"
         lines = [f"run {self.quarter} from {self.source}: {c.get('firms', 0):,} firms, {c.get('sentences', 0):,} sentences "
@@ -48,28 +62,46 @@ class RunResult:
         return '\n'.join(lines)
 
 # %% ../nbs/16_pipeline.ipynb #8c7f3c9b
-def _map(cfg: Config, lake: Lake, q: str, tr_run: str, map_run: str, executor, progress) -> tuple[list, dict]:
-    "Run (or finish) the map step into `map_run` and seal it (its tables stay staged for the reduce run)."
+def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
+    """The map run's manifest, written once: its batches, the transcripts run they read and what the reduce needs to
+    know. A resumed run and every AWS Batch worker read the same one; the run's settings (`Config.portable`, no
+    secrets) are stored beside it, so the workers run with the submitter's settings."""
     run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
-    manifest = run.checkpoints().get('manifest')                  # a resumed run keeps its batches
-    if manifest is None:   # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
-        f = lake.read('firms', q, run_id=tr_run, columns=['firm_id', 'n_sentences_kept']).to_pylist()
-        kept = {r['firm_id']: r['n_sentences_kept'] for r in f if r['n_sentences_kept'] > 0}
-        manifest = dict(batches=plan_batches(list(kept), cfg.executor.batch_firms, resolve_workers(cfg.executor.workers),
-                                             weights=kept),
-                        transcripts_run=tr_run, empty=sorted(r['firm_id'] for r in f if r['n_sentences_kept'] == 0))
-        run.set_checkpoint('manifest', manifest)
-    batches = manifest['batches']
-    specs = [BatchSpec(cfg, q, map_run, i, ids, tr_run) for i, ids in enumerate(batches)]
-    results = (executor or LocalExecutor(cfg.executor.workers)).run(specs, progress=progress)
-    failures = [f for r in results for f in r.failures]
-    stats = {}
-    for r in results:
-        for k, v in r.stats.items():
-            if isinstance(v, (int, float)): stats[k] = stats.get(k, 0) + v
-    stats['empty_calls'] = len(manifest.get('empty', []))
-    run.set_checkpoint('sealed', dict(transcripts_run=tr_run, batches=len(batches), failures=failures, stats=stats))
-    return failures, stats
+    ck = run.checkpoints()
+    if 'manifest' in ck: return ck['manifest']
+    # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
+    f = lake.read('firms', q, run_id=ing.run_id, columns=['firm_id', 'n_sentences_kept']).to_pylist()
+    kept = {r['firm_id']: r['n_sentences_kept'] for r in f if r['n_sentences_kept'] > 0}
+    workers = 1 if cfg.executor.kind == 'batch' else resolve_workers(cfg.executor.workers)   # Batch: batch_firms alone
+    manifest = dict(batches=plan_batches(list(kept), cfg.executor.batch_firms, workers, weights=kept),
+                    transcripts_run=ing.run_id, transcripts_published=ing.published, ingest=ing.extra,
+                    empty=sorted(r['firm_id'] for r in f if r['n_sentences_kept'] == 0))
+    run.set_checkpoint('config', cfg.portable())
+    run.set_checkpoint('manifest', manifest)          # last: a manifest means the plan is complete
+    return manifest
+
+def map_specs(cfg: Config, q: str, map_run: str, manifest: dict) -> list[BatchSpec]:
+    return [BatchSpec(cfg, q, map_run, i, ids, manifest['transcripts_run']) for i, ids in enumerate(manifest['batches'])]
+
+def seal_map(cfg: Config, lake: Lake, q: str, map_run: str) -> dict:
+    """Seal a map run whose batches are all finished (judged from its checkpoints, whichever executor ran them) and
+    return the seal: failed firms and summed stats. Its tables stay staged for the reduce run."""
+    run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
+    ck = run.checkpoints()
+    if 'sealed' in ck: return ck['sealed']
+    if 'manifest' not in ck:
+        raise LakeError(f"map run {map_run} of {q} has no manifest: it was never planned (start it with `ftm run`)")
+    m = ck['manifest']
+    st = map_state(ck, m['batches'], cfg.chunk_firms)
+    if st['missing']:
+        b = st['missing']
+        raise BatchFailed(f"map run {map_run} of {q}: {len(b)} of {len(m['batches'])} batches are not finished "
+                          f"(batches {', '.join(map(str, b[:10]))}{' ...' if len(b) > 10 else ''}); rerun `ftm run "
+                          f"--quarter {q} --run-id {map_run}` (finished chunks are kept)")
+    sealed = dict(transcripts_run=m['transcripts_run'], batches=len(m['batches']), failures=st['failures'],
+                  stats={**st['stats'], 'empty_calls': len(m.get('empty', []))})
+    run.set_checkpoint('sealed', sealed)
+    return sealed
 
 # %% ../nbs/16_pipeline.ipynb #01fc0435
 def sentiment_tables(cfg: Config, red, sentences, transcripts, firms, q: str, progress=None) -> tuple[dict, dict]:
@@ -86,27 +118,21 @@ def sentiment_tables(cfg: Config, red, sentences, transcripts, firms, q: str, pr
     return dict(sentence_sentiment=ss, sentiment_ready=sr, theme_exposure=te), info
 
 # %% ../nbs/16_pipeline.ipynb #7ccf9473
-def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: bool | None = None) -> RunResult:
-    "Ingest (if the quarter has no published transcripts from `cfg.source`), map, reduce, evaluate and publish."
+def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: bool | None = None,
+                       stages: dict | None = None) -> RunResult:
+    """Seal the finished map run `map_run`, cluster its topics into themes, score sentiment, evaluate, and publish the
+    quarter as the reduce run `{map_run}-reduce`. What `ftm worker reduce` runs on AWS Batch; a repeat after the run
+    was published returns it (a retried job does not publish twice)."""
     from ftm.themes import reduce_quarter
     from ftm.naming import get_namer
     from ftm.evaluate import quality, planted_vs_found
-    q, lake, T = str(cfg.q), lake or Lake.from_config(cfg), {}
-    map_run = cfg.run_id or new_run_id()
-    reduce_run = f"{map_run}-reduce"
+    reduce_run, T = f"{map_run}-reduce", dict(stages or {})
+    if (done := lake.run(reduce_run, q)) is not None: return RunResult.from_run(done)
     t0 = time.perf_counter()
-    ing = ensure_ingested(cfg.model_copy(update={'run_id': f"{map_run}-ingest"}), lake, progress=progress)
-    tr_run = ing.run_id
-    T['ingest'] = time.perf_counter() - t0
-    if lake.run(reduce_run, q) is not None:
-        raise LakeError(f"run {map_run} of {q} is already complete: `ftm lake history --quarter {q}` shows it; start a new run")
-    t0 = time.perf_counter()
-    sealed = lake.start_run(q, run_id=map_run, kind='map', resume=True).checkpoints().get('sealed')
-    if sealed is not None: failures, mstats = sealed.get('failures', []), sealed.get('stats', {})   # resume at reduce
-    else: failures, mstats = _map(cfg, lake, q, tr_run, map_run, executor, progress)
-    T['map'] = time.perf_counter() - t0
+    sealed = seal_map(cfg, lake, q, map_run)
+    manifest = lake.start_run(q, run_id=map_run, kind='map', resume=True).checkpoints()['manifest']
+    tr_run, failures, mstats = manifest['transcripts_run'], sealed.get('failures', []), sealed.get('stats', {})
     for k in ('embed_s', 'topics_s', 'naming_s'): T[f"map.{k[:-2]} (worker-s)"] = mstats.get(k, 0.0)   # summed over workers
-    t0 = time.perf_counter()
     topics = lake.read('topics', q, run_id=map_run)
     firms = lake.read('firms', q, run_id=tr_run)
     avoid = {r['firm_id']: tuple(x for x in (r['firm_name'], r['ticker']) if x)
@@ -136,9 +162,50 @@ def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: 
     for name, tbl in extra_tables.items(): w.write(name, tbl, part='themes')
     counts = dict(firms=len(set(topics['firm_id'].to_pylist())), sentences=sentences.num_rows, topics=topics.num_rows,
                   themes=red.themes.num_rows, failed_firms=len(failures), empty_calls=mstats.get('empty_calls', 0))
-    adopt = {'sentences': map_run} | ({} if ing.published else {'transcripts': tr_run, 'firms': tr_run})
-    w.publish(adopt=adopt, based_on=tr_run if ing.published else None, props={**run_props(cfg), 'map_run': map_run},
-              meta=dict(map_run=map_run, transcripts_run=tr_run, map_stats=mstats, counts=counts, quality=qual, reduce=red.stats,
-                        naming=dict(getattr(namer, 'stats', {}) or {}), sentiment=sent_info, config=cfg.show()))
+    published = manifest['transcripts_published']
+    adopt = {'sentences': map_run} | ({} if published else {'transcripts': tr_run, 'firms': tr_run})
+    T['publish'] = 0.0
+    meta = dict(map_run=map_run, transcripts_run=tr_run, source=cfg.source, ingest=manifest.get('ingest', {}), map_stats=mstats,
+                counts=counts, quality=qual, reduce=red.stats, failures=failures, stages={k: round(v, 2) for k, v in T.items()},
+                naming=dict(getattr(namer, 'stats', {}) or {}), sentiment=sent_info, config=cfg.show())
+    w.publish(adopt=adopt, based_on=tr_run if published else None, props={**run_props(cfg), 'map_run': map_run}, meta=meta)
     T['publish'] = time.perf_counter() - t0
-    return RunResult(q, cfg.source, tr_run, map_run, reduce_run, counts, T, qual, failures, ing.extra)
+    return RunResult(q, cfg.source, tr_run, map_run, reduce_run, counts, T, qual, failures, manifest.get('ingest', {}))
+
+def make_executor(cfg: Config, detach: bool = False):
+    "The executor `cfg.executor.kind` names: worker processes here, or AWS Batch."
+    if cfg.executor.kind == 'batch':
+        from ftm.cloud.batch import BatchExecutor
+        return BatchExecutor(cfg.batch, detach=detach)
+    return LocalExecutor(cfg.executor.workers)
+
+def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: bool | None = None) -> RunResult:
+    """Ingest (if the quarter has no published transcripts from `cfg.source`), map, reduce, evaluate and publish.
+    The map step runs on `executor` (default: `cfg.executor.kind`); an executor with `remote = True` (AWS Batch)
+    runs the reduce too, and the result is read back from the published run."""
+    q, lake, T = str(cfg.q), lake or Lake.from_config(cfg), {}
+    executor = executor or make_executor(cfg)
+    map_run = cfg.run_id or new_run_id()
+    reduce_run = f"{map_run}-reduce"
+    if lake.run(reduce_run, q) is not None:
+        raise LakeError(f"run {map_run} of {q} is already complete: `ftm lake history --quarter {q}` shows it; start a new run")
+    t0 = time.perf_counter()
+    ing = ensure_ingested(cfg.model_copy(update={'run_id': f"{map_run}-ingest"}), lake, progress=progress)
+    manifest = plan_map(cfg, lake, q, ing, map_run)
+    T['ingest'] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if getattr(executor, 'remote', False):
+        sub = executor.submit(cfg, lake, q, map_run, len(manifest['batches']))
+        if executor.detach:
+            return RunResult(q, cfg.source, ing.run_id, map_run, reduce_run, status='submitted', jobs=sub.jobs, ingest=ing.extra)
+        executor.follow(sub, lake, progress=progress)
+        if (info := lake.run(reduce_run, q)) is None:
+            raise LakeError(f"AWS Batch reports the reduce job {sub.jobs['reduce']} succeeded, but run {reduce_run} of {q} is "
+                            "not published: check that the job definition's lake and catalog match this one")
+        res = RunResult.from_run(info)
+        res.stages = {**T, 'batch (map + reduce)': time.perf_counter() - t0, **res.stages}
+        return res
+    if 'sealed' not in lake.start_run(q, run_id=map_run, kind='map', resume=True).checkpoints():   # else resume at reduce
+        executor.run(map_specs(cfg, q, map_run, manifest), progress=progress)
+    T['map'] = time.perf_counter() - t0
+    return reduce_and_publish(cfg, lake, q, map_run, progress, stages=T)
