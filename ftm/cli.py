@@ -12,15 +12,19 @@ from .config import load_config, Config, ConfigError
 from .lake import Lake
 
 # %% auto #0
-__all__ = ['app', 'lake_app', 'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt', 'friendly', 'ingest', 'lake_ls', 'lake_history',
-           'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run', 'events', 'lake_record', 'query', 'lineage',
-           'show_config', 'main']
+__all__ = ['app', 'lake_app', 'worker_app', 'batch_app', 'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt', 'friendly', 'ingest',
+           'lake_ls', 'lake_history', 'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run', 'worker_map',
+           'worker_reduce', 'batch_status', 'events', 'lake_record', 'query', 'lineage', 'show_config', 'main']
 
 # %% ../nbs/90_cli.ipynb #80a95527
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Financial Topic Modeling: firm topics and cross-firm themes from earnings calls.")
 lake_app = typer.Typer(no_args_is_help=True, help="Inspect the quarter lake.")
 app.add_typer(lake_app, name='lake')
+worker_app = typer.Typer(no_args_is_help=True, help="The AWS Batch containers' command (nbs/40_worker).")
+app.add_typer(worker_app, name='worker')
+batch_app = typer.Typer(no_args_is_help=True, help="Runs on AWS Batch.")
+app.add_typer(batch_app, name='batch')
 
 def _fail(msg: str, code: int = 2):
     typer.secho(f"error: {msg}", fg='red', err=True)
@@ -152,17 +156,56 @@ def run(quarter: Optional[str] = QuarterOpt, source: Optional[str] = SourceOpt, 
         config: Optional[str] = ConfigOpt,
         namer: Optional[str] = typer.Option(None, '--namer', help="keywords | llm (LLM_BASE_URL, LLM_MODEL, LLM_API_KEY)"),
         workers: Optional[int] = typer.Option(None, '--workers', help="worker processes [default: one per core]"),
+        executor: Optional[str] = typer.Option(None, '--executor', help="local (processes here) | batch (AWS Batch; see `batch` settings)"),
+        detach: bool = typer.Option(False, '--detach', help="batch: return once the jobs are submitted (`ftm batch status` follows them)"),
         run_id: Optional[str] = typer.Option(None, '--run-id', help="name the run; the same id resumes an interrupted run"),
         sentiment: bool = typer.Option(True, '--sentiment/--no-sentiment', help="score tone, build sentiment_ready and theme_exposure"),
         quiet: bool = typer.Option(False, '--quiet', help="no config print-out or progress bars")):
     "Ingest if needed, map (per-firm topics), reduce (cross-firm themes), evaluate and publish a quarter."
     from ftm.pipeline import run_quarter
     cfg = _cfg(config, quarter=quarter, source=source, lake=lake, run_id=run_id,
-               **{'naming.method': namer, 'executor.workers': workers, 'sentiment.enabled': None if sentiment else False})
+               **{'naming.method': namer, 'executor.workers': workers, 'executor.kind': executor,
+                  'sentiment.enabled': None if sentiment else False})
     cfg.q
+    if detach and cfg.executor.kind != 'batch': _fail("--detach is for --executor batch (a local run is this process)")
     if not quiet: _show(cfg)
-    res = run_quarter(cfg, progress=None if not quiet else False)
+    from ftm.pipeline import make_executor
+    res = run_quarter(cfg, executor=make_executor(cfg, detach=detach), progress=None if not quiet else False)
     typer.echo(res.summary())
+
+_RunArg = typer.Option(None, '--run-id', help="the map run (job parameter run_id) [env: FTM_RUN_ID]")
+
+@worker_app.command('map')
+def worker_map(lake: Optional[str] = LakeOpt, quarter: Optional[str] = QuarterOpt, run_id: Optional[str] = _RunArg):
+    "Run batch AWS_BATCH_JOB_ARRAY_INDEX of a planned map run; JSON log lines on stdout; resumes after a Spot loss."
+    from ftm.cloud.worker import work
+    raise typer.Exit(work('map', lake, quarter, run_id, handle_sigterm=True))
+
+@worker_app.command('reduce')
+def worker_reduce(lake: Optional[str] = LakeOpt, quarter: Optional[str] = QuarterOpt, run_id: Optional[str] = _RunArg):
+    "Seal a finished map run, build the quarter's themes and sentiment tables, and publish them (the only writer)."
+    from ftm.cloud.worker import work
+    raise typer.Exit(work('reduce', lake, quarter, run_id, handle_sigterm=True))
+
+@batch_app.command('status')
+@friendly
+def batch_status(run_id: str = typer.Argument(..., help="the run id `ftm run --executor batch` printed"),
+                 quarter: Optional[str] = QuarterOpt, lake: Optional[str] = LakeOpt, config: Optional[str] = ConfigOpt,
+                 follow: bool = typer.Option(True, '--follow/--no-follow', help="wait for the jobs to end, with a progress bar"),
+                 quiet: bool = typer.Option(False, '--quiet', help="no progress bar")):
+    "Reattach to a run on AWS Batch: its jobs' status, failed batches with their causes, and the result once published."
+    from ftm.cloud.batch import attach, status_line
+    from ftm.pipeline import RunResult
+    cfg = _cfg(config, lake=lake, quarter=quarter)
+    q, db = str(cfg.q), Lake.from_config(cfg)
+    if (info := db.run(f"{run_id}-reduce", q)) is not None: typer.echo(RunResult.from_run(info).summary()); return
+    ex, sub = attach(cfg, db, q, run_id)
+    if not follow: typer.echo(f"run {run_id} of {q}: {status_line(ex.describe(sub))}"); return
+    ex.detach = True                        # Ctrl-C here stops following, not the jobs
+    ex.follow(sub, db, progress=None if not quiet else False)
+    info = db.run(f"{run_id}-reduce", q)
+    if info is None: _fail(f"AWS Batch reports run {run_id} finished, but {run_id}-reduce of {q} is not published in {cfg.lake}")
+    typer.echo(RunResult.from_run(info).summary())
 
 @app.command()
 @friendly

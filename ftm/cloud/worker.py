@@ -4,7 +4,7 @@
 
 # %% ../../nbs/40_worker.ipynb #d07f40a1
 from __future__ import annotations
-import json, os, sys, signal, datetime as dt
+import json, os, sys, signal, threading, datetime as dt
 from dataclasses import dataclass
 from typing import Literal, TextIO
 from ..config import Config, ConfigError, load_config
@@ -79,7 +79,7 @@ def work(step: Literal['map', 'reduce'], lake: str | None = None, quarter: str |
     "Run one Batch job of `step` and return its exit status; everything it does is logged as JSON lines to `out`."
     from ftm.executors import BatchSpec, CircuitOpen, map_batch
     env, out = os.environ if env is None else env, out or sys.stdout
-    if handle_sigterm: signal.signal(signal.SIGTERM, _on_sigterm)
+    if handle_sigterm and threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _on_sigterm)
     lk = cfg = None
     try:
         ctx = BatchContext.from_env(env)
