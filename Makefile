@@ -63,3 +63,49 @@ events: setup
 # (the venv's python3 kernelspec runs the venv's python, so the notebooks import this checkout's ftm)
 lab: setup
 	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab --notebook-dir=runs
+
+# Container images (containers/README.md): build the worker (AWS Batch map/reduce) and the vLLM server for
+# linux/amd64 with `docker buildx` and push them to ECR. Needs Docker with buildx and AWS credentials.
+# Tags are immutable in ECR, so TAG (default: `git describe --always --dirty`) must name a commit: a -dirty tag is
+# refused. Repositories come from `terraform -chdir=infra output` when it has them, else <account>.dkr.ecr.<region>
+# .amazonaws.com/ftm-worker and /ftm-vllm. A worker built with TORCH_VARIANT other than cu130 gets the tag
+# <TAG>-<variant>. Usage: make images [TAG=...] [TORCH_VARIANT=cu130|cu129|cu126|cpu] [AWS_REGION=...]
+TAG ?=
+ACCOUNT ?=
+AWS_REGION ?= $(or $(AWS_DEFAULT_REGION),us-east-1)
+TORCH_VARIANT ?= cu130
+IMAGE_PLATFORM ?= linux/amd64
+WORKER_REPOSITORY ?=
+VLLM_REPOSITORY ?=
+.PHONY: images
+images:
+	@if ! command -v docker >/dev/null 2>&1 || ! docker buildx version >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+	  echo "make images needs Docker and ECR; see containers/README.md (no docker CLI with buildx and a running daemon here)" >&2; exit 1; fi
+	@command -v aws >/dev/null 2>&1 || { echo "make images needs Docker and ECR; see containers/README.md (no aws CLI here)" >&2; exit 1; }
+	@set -euo pipefail; \
+	tag='$(TAG)'; [ -n "$$tag" ] || tag=$$(git describe --always --dirty); \
+	case "$$tag" in *-dirty) echo "make images: refusing tag '$$tag': the working tree has uncommitted changes and ECR tags are immutable; commit first (or pass TAG=...)" >&2; exit 1;; esac; \
+	case "$$tag" in ''|*[!A-Za-z0-9_.-]*) echo "make images: '$$tag' is not a valid image tag" >&2; exit 1;; esac; \
+	tf_url() { command -v terraform >/dev/null 2>&1 || return 0; \
+	  terraform -chdir=infra output -raw "$$1" 2>/dev/null | grep -E '^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[A-Za-z0-9._/-]+$$' || true; }; \
+	worker='$(WORKER_REPOSITORY)'; [ -n "$$worker" ] || worker=$$(tf_url ecr_worker_repository_url); \
+	vllm='$(VLLM_REPOSITORY)'; [ -n "$$vllm" ] || vllm=$$(tf_url ecr_vllm_repository_url); \
+	if [ -z "$$worker" ] || [ -z "$$vllm" ]; then \
+	  account='$(ACCOUNT)'; [ -n "$$account" ] || account=$$(aws sts get-caller-identity --query Account --output text); \
+	  [ -n "$$worker" ] || worker="$$account.dkr.ecr.$(AWS_REGION).amazonaws.com/ftm-worker"; \
+	  [ -n "$$vllm" ] || vllm="$$account.dkr.ecr.$(AWS_REGION).amazonaws.com/ftm-vllm"; fi; \
+	wtag="$$tag"; [ "$(TORCH_VARIANT)" = cu130 ] || wtag="$$tag-$(TORCH_VARIANT)"; \
+	for registry in $$(printf '%s\n%s\n' "$${worker%%/*}" "$${vllm%%/*}" | sort -u); do \
+	  region=$$(echo "$$registry" | cut -d. -f4); \
+	  aws ecr get-login-password --region "$$region" | docker login --username AWS --password-stdin "$$registry"; done; \
+	meta=$$(mktemp -d); trap 'rm -rf "$$meta"' EXIT; \
+	docker buildx build --platform $(IMAGE_PLATFORM) -f containers/worker/Dockerfile \
+	  --build-arg TORCH_VARIANT=$(TORCH_VARIANT) --build-arg GIT_COMMIT=$$(git rev-parse HEAD) \
+	  --metadata-file "$$meta/worker.json" -t "$$worker:$$wtag" --push .; \
+	docker buildx build --platform $(IMAGE_PLATFORM) -f containers/vllm/Dockerfile \
+	  --metadata-file "$$meta/vllm.json" -t "$$vllm:$$tag" --push containers/vllm; \
+	for f in worker vllm; do \
+	  ref=$$([ $$f = worker ] && echo "$$worker:$$wtag" || echo "$$vllm:$$tag"); \
+	  digest=$$(grep -o '"containerimage.digest": *"[^"]*"' "$$meta/$$f.json" | grep -o 'sha256:[0-9a-f]*' || echo '?'); \
+	  echo "pushed $$ref ($$digest)"; done; \
+	echo "Batch: terraform -chdir=infra apply -var worker_image_tag=$$wtag"
