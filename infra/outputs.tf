@@ -32,3 +32,76 @@ output "athena_query_policy_arn" {
   description = "IAM policy to attach to whoever runs `ftm query --engine athena`."
   value       = module.athena.query_policy_arn
 }
+
+# --- the lake bucket, images and AWS Batch ---------------------------------------------------------------------
+
+output "lake_uri" {
+  description = "The lake, s3://<lake_bucket>/<lake_prefix>: `ftm run --lake` (FTM_LAKE)."
+  value       = module.storage.lake_uri
+}
+
+output "lake_bucket" {
+  description = "Name of the lake bucket."
+  value       = module.storage.bucket
+}
+
+output "lake_kms_key_arn" {
+  description = "KMS key of the lake bucket; null with lake_create_kms_key = false (SSE-S3)."
+  value       = module.storage.kms_key_arn
+}
+
+output "ecr_worker_repository_url" {
+  description = "Push the worker image here: docker push <url>:<worker_image_tag>."
+  value       = module.ecr.worker_repository_url
+}
+
+output "ecr_vllm_repository_url" {
+  description = "Push the vLLM image here."
+  value       = module.ecr.vllm_repository_url
+}
+
+output "batch_map_job_queue" {
+  description = "Job queue of the map step (name)."
+  value       = module.batch.map_job_queue
+}
+
+output "batch_reduce_job_queue" {
+  description = "Job queue of the reduce step (name)."
+  value       = module.batch.reduce_job_queue
+}
+
+output "batch_map_job_definition" {
+  description = "Job definition of `ftm worker map` (name)."
+  value       = module.batch.map_job_definition
+}
+
+output "batch_reduce_job_definition" {
+  description = "Job definition of `ftm worker reduce` (name)."
+  value       = module.batch.reduce_job_definition
+}
+
+output "batch_log_group" {
+  description = "CloudWatch log group of the Batch jobs."
+  value       = module.batch.log_group
+}
+
+output "batch_image" {
+  description = "The worker image the job definitions run."
+  value       = module.batch.image
+}
+
+output "ftm_env" {
+  description = "Settings for submitting runs from a laptop (`ftm run --executor batch`): export them, e.g. eval \"$(terraform output -json ftm_env | jq -r 'to_entries[] | \"export \\(.key)=\\(.value)\"')\"."
+  value = {
+    FTM_LAKE                         = module.storage.lake_uri
+    FTM_CATALOG__KIND                = "glue"
+    FTM_CATALOG__NAMESPACE           = module.athena.glue_database_name
+    FTM_CATALOG__REGION              = var.region
+    FTM_BATCH__JOB_QUEUE             = module.batch.map_job_queue
+    FTM_BATCH__REDUCE_JOB_QUEUE      = module.batch.reduce_job_queue
+    FTM_BATCH__MAP_JOB_DEFINITION    = module.batch.map_job_definition
+    FTM_BATCH__REDUCE_JOB_DEFINITION = module.batch.reduce_job_definition
+    FTM_BATCH__REGION                = var.region
+    FTM_BATCH__LOG_GROUP             = module.batch.log_group
+  }
+}

@@ -1,73 +1,55 @@
-"""The Terraform of the lake's Athena side (infra/): init/validate/fmt, an apply against moto's AWS, and HCL guards.
+"""The Terraform of infra/ (lake bucket, Athena side, ECR, AWS Batch): init/validate/fmt, an apply against moto's AWS,
+and HCL guards.
 
 Terraform runs offline: providers come from the /opt/tf-plugins mirror (infra/terraformrc), nothing downloads. infra/
-is copied to a temporary folder first, so `.terraform/` and state never land in the repository. The apply goes
-through the root module with infra/terraform.tfvars.example, the provider pointed at a moto server by an override
-file (moto_override.tf) written only into the copy; boto3 then reads back what moto holds."""
-import json, os, shutil, subprocess, time
+is copied to a temporary folder first, so `.terraform/` and state never land in the repository. The apply is
+tests/tf_stack.py's `apply_stack` (the same one the emulated Batch run uses): the root module with
+infra/terraform.tfvars.example plus a test deployment's variables (lake bucket ftm-lake-test, a VPC, subnet and
+security group created in moto first), the provider pointed at a moto server by an override file written only into
+the copy; boto3 then reads back what moto holds. One apply serves every check here (it takes about 80 s, most of it
+the AWS provider's own waits for lifecycle rules and job queues)."""
+import json, shutil, time
 from pathlib import Path
 import pytest
+import tf_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT/'infra'
 MODULE = INFRA/'modules'/'athena'
-PLUGINS = Path('/opt/tf-plugins')
 REGION = 'us-east-1'
+ACCOUNT = tf_stack.ACCOUNT
 ENGINE_V3 = 'Athena engine version 3'
 
-# What infra/terraform.tfvars.example sets (the apply uses that file as is).
-DATABASE, WORKGROUP, WAREHOUSE = 'ftm', 'ftm', 's3://my-ftm-lake/lake'
+# What the apply sets: infra/terraform.tfvars.example, with tf_stack.STACK_VARS on top.
+DATABASE, WORKGROUP = 'ftm', 'ftm'
+LAKE_BUCKET, LAKE_PREFIX = tf_stack.STACK_VARS['lake_bucket'], tf_stack.STACK_VARS['lake_prefix']
+WAREHOUSE = f's3://{LAKE_BUCKET}/{LAKE_PREFIX}'
+IMAGE_TAG = tf_stack.STACK_VARS['worker_image_tag']
 CUTOFF, EXPIRE_DAYS = 10 * 2**30, 30
-
+STAGING_DAYS, NONCURRENT_DAYS = 7, 30
+TAGS = {'ftm:project': 'ftm', 'ftm:managed-by': 'terraform', 'ftm:owner': 'research'}
 
 
 def _terraform() -> str:
-    tf = shutil.which('terraform')
-    if tf is None: pytest.skip("terraform not on PATH: install Terraform >= 1.11 to run the infra/ checks")
-    if not PLUGINS.is_dir():
-        pytest.skip(f"terraform not on PATH: not usable here without its offline provider mirror {PLUGINS} "
-                    "(hashicorp/aws 5.100.0), which is missing, and nothing may download")
-    return tf
-
-
-def _env(home: Path) -> dict:
-    "Terraform's environment: offline CLI config, no telemetry, moto's credentials, no AWS config of this machine."
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(('TF_', 'AWS_')) and k not in ('CHECKPOINT_DISABLE',)}
-    env.update(CHECKPOINT_DISABLE='1', TF_CLI_CONFIG_FILE=str(INFRA/'terraformrc'), TF_IN_AUTOMATION='1', TF_INPUT='0',
-               AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing', AWS_REGION=REGION,
-               AWS_DEFAULT_REGION=REGION, AWS_EC2_METADATA_DISABLED='true',
-               AWS_CONFIG_FILE=str(home/'aws-config'), AWS_SHARED_CREDENTIALS_FILE=str(home/'aws-credentials'))
-    if 'AWS_CA_BUNDLE' in os.environ: env['AWS_CA_BUNDLE'] = os.environ['AWS_CA_BUNDLE']
-    return env
+    if (why := tf_stack.terraform_available()) is not None: pytest.skip(why)
+    return 'terraform'
 
 
 class TF:
     "Runs terraform in one folder; a failing command fails the test with its output."
-    def __init__(self, exe: str, cwd: Path, env: dict): self.exe, self.cwd, self.env = exe, cwd, env
+    def __init__(self, cwd: Path, env: dict): self.cwd, self.env = cwd, env
 
     def __call__(self, *args, ok=(0,), timeout=240, cwd=None):
-        t0 = time.time()
-        try:
-            p = subprocess.run([self.exe, *args], cwd=cwd or self.cwd, env=self.env, capture_output=True, text=True,
-                               timeout=timeout)
-        except subprocess.TimeoutExpired as e:
-            pytest.fail(f"terraform {' '.join(args)} took over {timeout}s\n{e.stdout or ''}\n{e.stderr or ''}")
-        if p.returncode not in ok:
-            pytest.fail(f"terraform {' '.join(args)} exited {p.returncode} after {time.time() - t0:.0f}s\n"
-                        f"{p.stdout[-6000:]}\n{p.stderr[-6000:]}")
-        return p
+        try: return tf_stack.run_terraform(list(args), cwd or self.cwd, self.env, timeout=timeout, ok=ok)
+        except RuntimeError as e: pytest.fail(str(e))
 
 
 @pytest.fixture(scope='module')
 def tf(tmp_path_factory):
-    "An initialised copy of infra/ (no backend: state stays in the copy)."
-    exe = _terraform()
+    "An initialised copy of infra/ (no backend, no AWS): for validate and fmt."
+    _terraform()
     tmp = tmp_path_factory.mktemp('tf')
-    work = tmp/'infra'
-    shutil.copytree(INFRA, work, ignore=shutil.ignore_patterns('.terraform', '*.tfstate*', 'terraform.tfvars',
-                                                                '*.auto.tfvars', '.terraform.lock.hcl'))
-    t = TF(exe, work, _env(tmp))
+    t = TF(tf_stack.copy_infra(tmp), tf_stack.tf_env(tmp, REGION))
     t('init', '-backend=false', '-input=false', '-no-color', timeout=120)
     return t
 
@@ -88,44 +70,22 @@ def test_fmt(tf, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Apply against moto
+# Apply against moto (conftest's `endpoint`: a ThreadedMotoServer)
 
-
-
-OVERRIDE = '''# Written by tests/test_terraform.py into its copy of infra/ only: the AWS provider talks to moto.
-provider "aws" {{
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  # false on purpose: the provider then asks (moto's) STS for the account id, so the ARNs it builds carry moto's
-  # account; with true they have an empty account and moto's Athena ListTagsForResource finds no workgroup.
-  skip_requesting_account_id = false
-  skip_metadata_api_check    = true
-  s3_use_path_style          = true
-  max_retries                = 1
-
-  endpoints {{
-    s3     = "{e}"
-    glue   = "{e}"
-    athena = "{e}"
-    kms    = "{e}"
-    iam    = "{e}"
-    sts    = "{e}"
-  }}
-}}
-'''
+@pytest.fixture(scope='module')
+def stack(tmp_path_factory, endpoint):
+    "The root module applied to moto by tf_stack.apply_stack: (outputs, TF runner in the applied copy)."
+    _terraform()
+    work = tmp_path_factory.mktemp('stack')
+    t0 = time.time()
+    try: out = tf_stack.apply_stack(work, endpoint, REGION)
+    except RuntimeError as e: pytest.fail(str(e))
+    print(f"apply_stack: {time.time() - t0:.0f}s")
+    return out, TF(work/'infra', tf_stack.tf_env(work, REGION))
 
 
 @pytest.fixture(scope='module')
-def applied(tf, endpoint):
-    "The root module applied to moto with terraform.tfvars.example; returns the outputs."
-    (tf.cwd/'moto_override.tf').write_text(OVERRIDE.format(e=endpoint))
-    t0 = time.time()
-    p = tf('apply', '-input=false', '-auto-approve', '-no-color', '-parallelism=4',
-           '-var-file=terraform.tfvars.example', timeout=240)
-    print(f"apply: {time.time() - t0:.0f}s")
-    assert 'Warning:' not in p.stdout + p.stderr, f"apply warns (deprecated argument?):\n{p.stdout[-6000:]}\n{p.stderr}"
-    return {k: v['value'] for k, v in json.loads(tf('output', '-json', '-no-color').stdout).items()}
+def applied(stack): return stack[0]
 
 
 @pytest.fixture(scope='module')
@@ -135,15 +95,46 @@ def aws(endpoint):
     return lambda service: boto3.client(service, **kw)
 
 
+def _tags(tagset) -> dict: return {t['Key']: t['Value'] for t in tagset}
+
+
 def test_apply_outputs(applied):
     assert applied['glue_database_name'] == DATABASE
     assert applied['athena_workgroup'] == WORKGROUP
-    assert applied['warehouse_uri'] == WAREHOUSE
+    assert applied['warehouse_uri'] == applied['lake_uri'] == WAREHOUSE
+    assert applied['lake_bucket'] == LAKE_BUCKET
     bucket = applied['athena_results_bucket']
-    assert bucket == 'ftm-athena-results-123456789012-us-east-1'
+    assert bucket == f'ftm-athena-results-{ACCOUNT}-{REGION}'
     assert applied['athena_results_location'] == f's3://{bucket}/results/'
-    assert applied['athena_kms_key_arn'].startswith('arn:aws:kms:us-east-1:123456789012:key/')
-    assert applied['athena_query_policy_arn'] == 'arn:aws:iam::123456789012:policy/ftm-athena-query'
+    assert applied['athena_kms_key_arn'].startswith(f'arn:aws:kms:{REGION}:{ACCOUNT}:key/')
+    assert applied['lake_kms_key_arn'].startswith(f'arn:aws:kms:{REGION}:{ACCOUNT}:key/')
+    assert applied['lake_kms_key_arn'] != applied['athena_kms_key_arn']
+    assert applied['athena_query_policy_arn'] == f'arn:aws:iam::{ACCOUNT}:policy/ftm-athena-query'
+    ecr = f'{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com'
+    assert applied['ecr_worker_repository_url'] == f'{ecr}/ftm-worker'
+    assert applied['ecr_vllm_repository_url'] == f'{ecr}/ftm-vllm'
+    assert applied['batch_image'] == f'{ecr}/ftm-worker:{IMAGE_TAG}'
+    # names, not ARNs: what ftm's batch.* settings take
+    assert (applied['batch_map_job_queue'], applied['batch_reduce_job_queue']) == ('ftm-map', 'ftm-reduce')
+    assert (applied['batch_map_job_definition'], applied['batch_reduce_job_definition']) == ('ftm-map', 'ftm-reduce')
+    assert applied['batch_log_group'] == '/aws/batch/ftm'
+    assert applied['ftm_env'] == {
+        'FTM_LAKE': WAREHOUSE, 'FTM_CATALOG__KIND': 'glue', 'FTM_CATALOG__NAMESPACE': DATABASE,
+        'FTM_CATALOG__REGION': REGION, 'FTM_BATCH__JOB_QUEUE': 'ftm-map', 'FTM_BATCH__REDUCE_JOB_QUEUE': 'ftm-reduce',
+        'FTM_BATCH__MAP_JOB_DEFINITION': 'ftm-map', 'FTM_BATCH__REDUCE_JOB_DEFINITION': 'ftm-reduce',
+        'FTM_BATCH__REGION': REGION, 'FTM_BATCH__LOG_GROUP': '/aws/batch/ftm'}
+
+
+def test_ftm_env_is_ftm_config(applied):
+    "The laptop settings Terraform prints are ftm's: load_config takes them, and each lands on its field."
+    from ftm.config import load_config
+    env = applied['ftm_env']
+    cfg = load_config(env=env)
+    assert cfg.lake == WAREHOUSE
+    assert (cfg.catalog.kind, cfg.catalog.namespace, cfg.catalog.region) == ('glue', DATABASE, REGION)
+    assert (cfg.batch.job_queue, cfg.batch.reduce_job_queue) == ('ftm-map', 'ftm-reduce')
+    assert (cfg.batch.map_job_definition, cfg.batch.reduce_job_definition) == ('ftm-map', 'ftm-reduce')
+    assert (cfg.batch.region, cfg.batch.log_group) == (REGION, '/aws/batch/ftm')
 
 
 def test_glue_database(applied, aws):
@@ -151,7 +142,7 @@ def test_glue_database(applied, aws):
     # pyiceberg puts tables created without a location at <LocationUri>/<table>: <warehouse>/<namespace>/<table>
     assert db['LocationUri'] == f'{WAREHOUSE}/{DATABASE}'
     assert 'Iceberg' in db['Description'] and 'Athena' in db['Description']
-    arn = f'arn:aws:glue:{REGION}:123456789012:database/{DATABASE}'
+    arn = f'arn:aws:glue:{REGION}:{ACCOUNT}:database/{DATABASE}'
     assert aws('glue').get_tags(ResourceArn=arn)['Tags']['ftm:component'] == 'athena'
 
 
@@ -166,18 +157,16 @@ def test_athena_workgroup(applied, aws):
     rc = c['ResultConfiguration']
     assert rc['OutputLocation'] == applied['athena_results_location']
     assert rc['EncryptionConfiguration'] == {'EncryptionOption': 'SSE_KMS', 'KmsKey': applied['athena_kms_key_arn']}
-    assert rc['ExpectedBucketOwner'] == '123456789012'
-    tags = {t['Key']: t['Value'] for t in athena.list_tags_for_resource(
-        ResourceARN=f'arn:aws:athena:{REGION}:123456789012:workgroup/{WORKGROUP}')['Tags']}
-    assert tags == {'ftm:component': 'athena', 'ftm:project': 'ftm', 'ftm:managed-by': 'terraform',
-                    'ftm:owner': 'research'}
+    assert rc['ExpectedBucketOwner'] == ACCOUNT
+    tags = _tags(athena.list_tags_for_resource(
+        ResourceARN=f'arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/{WORKGROUP}')['Tags'])
+    assert tags == {'ftm:component': 'athena', **TAGS}
 
 
-def test_results_bucket(applied, aws):
-    s3, b = aws('s3'), applied['athena_results_bucket']
+def _check_private_bucket(s3, b: str, kms_key: str):
+    "Encryption with the key, all public access blocked, versioning, ACLs off, TLS-only policy."
     sse = s3.get_bucket_encryption(Bucket=b)['ServerSideEncryptionConfiguration']['Rules'][0]
-    assert sse['ApplyServerSideEncryptionByDefault'] == {'SSEAlgorithm': 'aws:kms',
-                                                        'KMSMasterKeyID': applied['athena_kms_key_arn']}
+    assert sse['ApplyServerSideEncryptionByDefault'] == {'SSEAlgorithm': 'aws:kms', 'KMSMasterKeyID': kms_key}
     assert sse['BucketKeyEnabled'] is True
     pab = s3.get_public_access_block(Bucket=b)['PublicAccessBlockConfiguration']
     assert pab == dict(BlockPublicAcls=True, IgnorePublicAcls=True, BlockPublicPolicy=True, RestrictPublicBuckets=True)
@@ -188,36 +177,241 @@ def test_results_bucket(applied, aws):
     assert st['Effect'] == 'Deny' and st['Action'] == 's3:*' and st['Principal'] == '*'
     assert st['Condition'] == {'Bool': {'aws:SecureTransport': 'false'}}
     assert sorted(st['Resource']) == [f'arn:aws:s3:::{b}', f'arn:aws:s3:::{b}/*']
+
+
+def test_results_bucket(applied, aws):
+    s3, b = aws('s3'), applied['athena_results_bucket']
+    _check_private_bucket(s3, b, applied['athena_kms_key_arn'])
     [rule] = s3.get_bucket_lifecycle_configuration(Bucket=b)['Rules']
     assert rule['Status'] == 'Enabled' and rule['Expiration'] == {'Days': EXPIRE_DAYS}
     assert rule['NoncurrentVersionExpiration']['NoncurrentDays'] == EXPIRE_DAYS
     assert rule['AbortIncompleteMultipartUpload'] == {'DaysAfterInitiation': 1}
-    tags = {t['Key']: t['Value'] for t in s3.get_bucket_tagging(Bucket=b)['TagSet']}
-    assert tags['ftm:component'] == 'athena'
+    assert _tags(s3.get_bucket_tagging(Bucket=b)['TagSet'])['ftm:component'] == 'athena'
 
 
-def test_kms_key_and_query_policy(applied, aws):
-    kms, key = aws('kms'), applied['athena_kms_key_arn']
-    meta = kms.describe_key(KeyId=key)['KeyMetadata']
-    assert meta['Enabled'] and meta['KeyUsage'] == 'ENCRYPT_DECRYPT'
-    assert kms.get_key_rotation_status(KeyId=key)['KeyRotationEnabled'] is True
-    assert 'alias/ftm-athena-results' in [a['AliasName'] for a in kms.list_aliases(KeyId=key)['Aliases']]
+def test_lake_bucket(applied, aws):
+    s3, b = aws('s3'), applied['lake_bucket']
+    _check_private_bucket(s3, b, applied['lake_kms_key_arn'])
+    rules = {r['ID']: r for r in s3.get_bucket_lifecycle_configuration(Bucket=b)['Rules']}
+    assert set(rules) == {'expire-staging', 'noncurrent-versions'}
+    staging = rules['expire-staging']
+    # ftm stages a run under <lake>/_staging/quarter=<q>/<run_id>/ (Lake.staging_dir): only that expires
+    assert staging['Status'] == 'Enabled' and staging['Filter'] == {'Prefix': f'{LAKE_PREFIX}/_staging/'}
+    assert staging['Expiration'] == {'Days': STAGING_DAYS}
+    assert staging['NoncurrentVersionExpiration']['NoncurrentDays'] == 1
+    assert staging['AbortIncompleteMultipartUpload'] == {'DaysAfterInitiation': 1}
+    every = rules['noncurrent-versions']
+    assert every['Status'] == 'Enabled' and every['Filter'].get('Prefix', '') == ''
+    assert every['NoncurrentVersionExpiration']['NoncurrentDays'] == NONCURRENT_DAYS
+    assert every['Expiration'] == {'ExpiredObjectDeleteMarker': True}
+    assert every['AbortIncompleteMultipartUpload'] == {'DaysAfterInitiation': 1}
+    assert _tags(s3.get_bucket_tagging(Bucket=b)['TagSet']) == {'ftm:component': 'storage', **TAGS}
+
+
+def test_kms_keys_and_query_policy(applied, aws):
+    kms = aws('kms')
+    for key, alias in [(applied['athena_kms_key_arn'], 'alias/ftm-athena-results'),
+                       (applied['lake_kms_key_arn'], 'alias/ftm-lake')]:
+        meta = kms.describe_key(KeyId=key)['KeyMetadata']
+        assert meta['Enabled'] and meta['KeyUsage'] == 'ENCRYPT_DECRYPT'
+        assert kms.get_key_rotation_status(KeyId=key)['KeyRotationEnabled'] is True
+        assert alias in [a['AliasName'] for a in kms.list_aliases(KeyId=key)['Aliases']]
 
     iam, arn = aws('iam'), applied['athena_query_policy_arn']
     pol = iam.get_policy(PolicyArn=arn)['Policy']
     doc = iam.get_policy_version(PolicyArn=arn, VersionId=pol['DefaultVersionId'])['PolicyVersion']['Document']
     doc = json.loads(doc) if isinstance(doc, str) else doc
     by_sid = {s['Sid']: s for s in doc['Statement']}
-    assert by_sid['AthenaWorkgroup']['Resource'] == f'arn:aws:athena:{REGION}:123456789012:workgroup/{WORKGROUP}'
-    assert by_sid['ReadLake']['Resource'] == 'arn:aws:s3:::my-ftm-lake/lake/*'
-    assert by_sid['UseResultsKey']['Resource'] == key
+    assert by_sid['AthenaWorkgroup']['Resource'] == f'arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/{WORKGROUP}'
+    assert by_sid['ReadLake']['Resource'] == f'arn:aws:s3:::{LAKE_BUCKET}/{LAKE_PREFIX}/*'
+    assert by_sid['UseResultsKey']['Resource'] == applied['athena_kms_key_arn']
+    # the lake is encrypted with its own key: querying it needs kms:Decrypt on that key too
+    assert by_sid['DecryptLake']['Resource'] == applied['lake_kms_key_arn']
+    assert 'kms:Decrypt' in by_sid['DecryptLake']['Action']
 
 
-def test_replan_is_empty(applied, tf):
+def test_ecr_repositories(applied, aws):
+    ecr = aws('ecr')
+    repos = {r['repositoryName']: r for r in ecr.describe_repositories(repositoryNames=['ftm-worker', 'ftm-vllm'])['repositories']}
+    assert repos['ftm-worker']['repositoryUri'] == applied['ecr_worker_repository_url']
+    assert repos['ftm-vllm']['repositoryUri'] == applied['ecr_vllm_repository_url']
+    for name, r in repos.items():
+        assert r['imageTagMutability'] == 'IMMUTABLE', name
+        assert r['imageScanningConfiguration'] == {'scanOnPush': True}, name
+        assert r['encryptionConfiguration']['encryptionType'] == 'KMS', name
+        rules = json.loads(ecr.get_lifecycle_policy(repositoryName=name)['lifecyclePolicyText'])['rules']
+        by_status = {rule['selection']['tagStatus']: rule for rule in rules}
+        keep = by_status['any']
+        assert keep['selection']['countType'] == 'imageCountMoreThan' and keep['selection']['countNumber'] == 30
+        assert keep['action'] == {'type': 'expire'} and keep['rulePriority'] == max(r['rulePriority'] for r in rules)
+        assert by_status['untagged']['selection']['countType'] == 'sinceImagePushed'
+        tags = _tags(ecr.list_tags_for_resource(resourceArn=r['repositoryArn'])['tags'])
+        assert tags['ftm:component'] == 'ecr' and tags['ftm:project'] == 'ftm'
+
+
+def _network(aws) -> tuple[set, set]:
+    "The subnets and security groups tf_stack created (the only ones of their VPC)."
+    ec2 = aws('ec2')
+    [sg] = ec2.describe_security_groups(Filters=[{'Name': 'group-name', 'Values': ['ftm-batch-test']}])['SecurityGroups']
+    subnets = {s['SubnetId'] for s in ec2.describe_subnets(Filters=[{'Name': 'vpc-id', 'Values': [sg['VpcId']]}])['Subnets']}
+    return subnets, {sg['GroupId']}
+
+
+def test_batch_compute_environments(applied, aws):
+    batch, iam = aws('batch'), aws('iam')
+    ces = {ce['computeEnvironmentName']: ce for ce in batch.describe_compute_environments()['computeEnvironments']}
+    gpu = [ce for n, ce in ces.items() if n.startswith('ftm-gpu-spot-')]
+    cpu = [ce for n, ce in ces.items() if n.startswith('ftm-cpu-spot-')]
+    assert len(gpu) == len(cpu) == 1, sorted(ces)
+    subnets, sgs = _network(aws)
+    profile = iam.get_instance_profile(InstanceProfileName='ftm-batch-instance')['InstanceProfile']
+    assert [r['RoleName'] for r in profile['Roles']] == ['ftm-batch-instance']
+    for ce, types, image_type in [(gpu[0], ['g4dn.xlarge', 'g5.xlarge'], 'ECS_AL2023_NVIDIA'),
+                                  (cpu[0], ['c6i', 'm6i', 'r6i'], 'ECS_AL2023')]:
+        assert ce['type'] == 'MANAGED' and ce['state'] == 'ENABLED'
+        assert ce['serviceRole'] == f'arn:aws:iam::{ACCOUNT}:role/ftm-batch-service'
+        cr = ce['computeResources']
+        assert cr['type'] == 'SPOT' and cr['allocationStrategy'] == 'SPOT_PRICE_CAPACITY_OPTIMIZED'
+        assert sorted(cr['instanceTypes']) == types
+        assert cr['minvCpus'] == 0 and cr['maxvCpus'] == 64
+        assert cr['ec2Configuration'] == [{'imageType': image_type}]
+        assert set(cr['subnets']) == subnets and set(cr['securityGroupIds']) == sgs
+        assert cr['instanceRole'] == profile['Arn']
+        assert 'spotIamFleetRole' not in cr  # not needed by SPOT_PRICE_CAPACITY_OPTIMIZED
+        assert cr['launchTemplate']['launchTemplateId'].startswith('lt-')
+        assert cr['tags']['ftm:component'] == 'batch' and cr['tags']['Name'].startswith('ftm-batch-')
+    [lt] = aws('ec2').describe_launch_template_versions(LaunchTemplateId=gpu[0]['computeResources']['launchTemplate']['launchTemplateId'])['LaunchTemplateVersions']
+    data = lt['LaunchTemplateData']
+    assert data['MetadataOptions']['HttpTokens'] == 'required' and data['MetadataOptions']['HttpPutResponseHopLimit'] == 1
+    [bdm] = data['BlockDeviceMappings']
+    assert bdm['Ebs']['Encrypted'] is True and bdm['Ebs']['VolumeType'] == 'gp3' and bdm['Ebs']['VolumeSize'] == 100
+
+
+def test_batch_job_queues(applied, aws):
+    batch = aws('batch')
+    ces = {ce['computeEnvironmentArn']: ce['computeEnvironmentName']
+           for ce in batch.describe_compute_environments()['computeEnvironments']}
+    queues = {q['jobQueueName']: q for q in batch.describe_job_queues(
+        jobQueues=[applied['batch_map_job_queue'], applied['batch_reduce_job_queue']])['jobQueues']}
+    for name, kind in [('ftm-map', 'gpu'), ('ftm-reduce', 'cpu')]:
+        q = queues[name]
+        assert q['state'] == 'ENABLED'
+        [order] = q['computeEnvironmentOrder']
+        assert ces[order['computeEnvironment']].startswith(f'ftm-{kind}-spot-'), (name, order)
+
+
+def _job_definition(batch, name: str) -> dict:
+    [jd] = [d for d in batch.describe_job_definitions(jobDefinitionName=name)['jobDefinitions'] if d['status'] == 'ACTIVE']
+    return jd
+
+
+def test_batch_job_definitions(applied, aws):
+    batch, image = aws('batch'), f"{applied['ecr_worker_repository_url']}:{IMAGE_TAG}"
+    expected = {
+        'map': ({'VCPU': '4', 'MEMORY': '15000', 'GPU': '1'}, 'cuda', 7200),
+        'reduce': ({'VCPU': '4', 'MEMORY': '30000'}, 'cpu', 14400),
+    }
+    for step, (resources, device, timeout) in expected.items():
+        jd = _job_definition(batch, applied[f'batch_{step}_job_definition'])
+        assert jd['type'] == 'container' and jd['platformCapabilities'] == ['EC2'] and jd['propagateTags'] is True
+        assert jd['parameters'] == {'lake': WAREHOUSE}
+        assert jd['timeout'] == {'attemptDurationSeconds': timeout}
+        rs = jd['retryStrategy']
+        assert rs['attempts'] == 3
+        # moto lower-cases the action; AWS treats it case-insensitively
+        assert [{k: (v.upper() if k == 'action' else v) for k, v in e.items()} for e in rs['evaluateOnExit']] == [
+            {'onStatusReason': 'Host EC2*', 'action': 'RETRY'}, {'onReason': '*', 'action': 'EXIT'}]
+        c = jd['containerProperties']
+        assert c['image'] == image
+        assert c['command'] == ['ftm', 'worker', step, '--lake', 'Ref::lake', '--quarter', 'Ref::quarter',
+                                '--run-id', 'Ref::run_id']
+        assert {r['type']: r['value'] for r in c['resourceRequirements']} == resources
+        assert {e['name']: e['value'] for e in c['environment']} == {
+            'FTM_CATALOG__KIND': 'glue', 'FTM_CATALOG__NAMESPACE': DATABASE, 'FTM_CATALOG__REGION': REGION,
+            'FTM_EMBED__DEVICE': device, 'FTM_EXECUTOR__WORKERS': '1'}
+        assert c.get('secrets', []) == []  # no llm_api_key_secret_arn here (moto fills in an empty list)
+        assert c['jobRoleArn'] == f'arn:aws:iam::{ACCOUNT}:role/ftm-batch-job'
+        assert c['executionRoleArn'] == f'arn:aws:iam::{ACCOUNT}:role/ftm-batch-execution'
+        assert c['logConfiguration'] == {'logDriver': 'awslogs', 'options': {
+            'awslogs-group': '/aws/batch/ftm', 'awslogs-region': REGION, 'awslogs-stream-prefix': 'ftm'}}
+
+
+def test_batch_log_group(applied, aws):
+    [lg] = aws('logs').describe_log_groups(logGroupNamePrefix=applied['batch_log_group'])['logGroups']
+    assert lg['logGroupName'] == '/aws/batch/ftm' and lg['retentionInDays'] == 30
+
+
+def _inline_policy(iam, role: str) -> dict:
+    [name] = iam.list_role_policies(RoleName=role)['PolicyNames']
+    doc = iam.get_role_policy(RoleName=role, PolicyName=name)['PolicyDocument']
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    return {s['Sid']: s for s in doc['Statement']}
+
+
+def _as_list(v): return v if isinstance(v, list) else [v]
+
+
+def test_batch_iam(applied, aws):
+    iam = aws('iam')
+    trust = {r: json.loads(d) if isinstance(d := iam.get_role(RoleName=f'ftm-batch-{r}')['Role']['AssumeRolePolicyDocument'], str) else d
+             for r in ('service', 'instance', 'execution', 'job')}
+    assert {r: d['Statement'][0]['Principal']['Service'] for r, d in trust.items()} == {
+        'service': 'batch.amazonaws.com', 'instance': 'ec2.amazonaws.com', 'execution': 'ecs-tasks.amazonaws.com',
+        'job': 'ecs-tasks.amazonaws.com'}
+
+    # job role: the lake prefix, the Glue database, the lake key; nothing else
+    job = _inline_policy(iam, 'ftm-batch-job')
+    assert set(job) == {'ListLakePrefix', 'LakeBucketLocation', 'ReadWriteLake', 'GlueLakeTables', 'UseLakeKey'}
+    assert job['ListLakePrefix']['Resource'] == f'arn:aws:s3:::{LAKE_BUCKET}'
+    assert sorted(job['ListLakePrefix']['Condition']['StringLike']['s3:prefix']) == [LAKE_PREFIX, f'{LAKE_PREFIX}/*']
+    assert job['ReadWriteLake']['Resource'] == f'arn:aws:s3:::{LAKE_BUCKET}/{LAKE_PREFIX}/*'
+    assert {'s3:GetObject', 's3:PutObject', 's3:DeleteObject'} <= set(job['ReadWriteLake']['Action'])
+    glue = f'arn:aws:glue:{REGION}:{ACCOUNT}'
+    assert sorted(job['GlueLakeTables']['Resource']) == [f'{glue}:catalog', f'{glue}:database/{DATABASE}',
+                                                         f'{glue}:table/{DATABASE}/*']
+    assert {'glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable', 'glue:DeleteTable', 'glue:GetDatabase'} <= set(
+        job['GlueLakeTables']['Action'])
+    assert job['UseLakeKey']['Resource'] == applied['lake_kms_key_arn']
+    for st in job.values():
+        assert '*' not in _as_list(st['Resource']) and not any(a.endswith(':*') for a in _as_list(st['Action'])), st
+
+    # execution role: pull the worker image, write the log group; no secret in this deployment
+    ex = _inline_policy(iam, 'ftm-batch-execution')
+    assert set(ex) == {'EcrLogin', 'PullWorkerImage', 'WriteJobLogs'}
+    assert ex['PullWorkerImage']['Resource'] == f'arn:aws:ecr:{REGION}:{ACCOUNT}:repository/ftm-worker'
+    assert ex['WriteJobLogs']['Resource'] == f'arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/batch/ftm:*'
+    assert _as_list(ex['EcrLogin']['Action']) == ['ecr:GetAuthorizationToken']
+
+    # service and instance roles: AWS's managed policies in a real deployment, tf_stack's stand-ins here
+    for role, policy in [('ftm-batch-service', 'ftm-test-AWSBatchServiceRole'),
+                         ('ftm-batch-instance', 'ftm-test-AmazonEC2ContainerServiceforEC2Role')]:
+        attached = iam.list_attached_role_policies(RoleName=role)['AttachedPolicies']
+        assert [p['PolicyName'] for p in attached] == [policy], role
+
+
+def test_replan_is_empty(stack):
     "What moto gave back reads as what was asked for: a second plan has nothing to do (no perpetual diff)."
-    p = tf('plan', '-input=false', '-no-color', '-detailed-exitcode', '-parallelism=4',
-           '-var-file=terraform.tfvars.example', ok=(0, 2), timeout=180)
+    _, tf = stack
+    p = tf('plan', '-input=false', '-no-color', '-detailed-exitcode', '-parallelism=4', ok=(0, 2), timeout=180)
     assert p.returncode == 0, f"a plan right after apply wants changes:\n{p.stdout[-6000:]}"
+
+
+def test_plan_map_on_cpu(stack):
+    "map_on_gpu = false: the GPU environment goes, the map queue moves to the CPU one, the map job asks for no GPU."
+    _, tf = stack
+    tf('plan', '-input=false', '-no-color', '-refresh=false', '-parallelism=4', '-var', 'map_on_gpu=false',
+       '-out=cpu.tfplan', timeout=180)
+    plan = json.loads(tf('show', '-json', '-no-color', 'cpu.tfplan').stdout)
+    changes = {c['address']: c['change'] for c in plan['resource_changes']}
+    assert changes['module.batch.aws_batch_compute_environment.this["gpu"]']['actions'] == ['delete']
+    assert changes['module.batch.aws_batch_compute_environment.this["cpu"]']['actions'] == ['no-op']
+    cpu_arn = changes['module.batch.aws_batch_compute_environment.this["cpu"]']['after']['arn']
+    [order] = changes['module.batch.aws_batch_job_queue.map']['after']['compute_environment_order']
+    assert order['compute_environment'] == cpu_arn
+    c = json.loads(changes['module.batch.aws_batch_job_definition.this["map"]']['after']['container_properties'])
+    assert {r['type']: r['value'] for r in c['resourceRequirements']} == {'VCPU': '4', 'MEMORY': '15000'}
+    assert {e['name']: e['value'] for e in c['environment']}['FTM_EMBED__DEVICE'] == 'cpu'
+    assert changes['module.batch.aws_batch_job_definition.this["reduce"]']['actions'] == ['no-op']
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ resource "aws_kms_key" "results" {
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_in_days
   tags                    = local.tags
+
+  #checkov:skip=CKV2_AWS_64:AWS's default key policy on purpose: the account's IAM policies decide (the query policy grants kms:Decrypt/GenerateDataKey on this key only); a hand-written key policy risks locking the account out and is not checkable here
 }
 
 resource "aws_kms_alias" "results" {
@@ -73,6 +75,10 @@ resource "aws_s3_bucket" "results" {
       error_message = "var.region (${var.region}) differs from the AWS provider's region (${data.aws_region.current.name})."
     }
   }
+
+  #checkov:skip=CKV_AWS_18:no server access logging for query results: they expire after results_expiration_days, the workgroup's query history records who ran what, and CloudTrail covers Athena calls
+  #checkov:skip=CKV_AWS_144:no cross-region replication: query results are re-computable from the lake and expire anyway
+  #checkov:skip=CKV2_AWS_62:no event notifications: nothing reacts to new query results (clients poll Athena for them)
 }
 
 resource "aws_s3_bucket_ownership_controls" "results" {
@@ -270,6 +276,15 @@ data "aws_iam_policy_document" "query" {
       "s3:ListMultipartUploadParts",
     ]
     resources = ["${aws_s3_bucket.results.arn}/${local.results_prefix}/*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.lake_kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "DecryptLake"
+      actions   = ["kms:Decrypt", "kms:DescribeKey"]
+      resources = var.lake_kms_key_arns
+    }
   }
 
   dynamic "statement" {

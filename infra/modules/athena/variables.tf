@@ -24,6 +24,12 @@ variable "lake_bucket" {
   }
 }
 
+variable "lake_kms_key_arns" {
+  description = "KMS key(s) the lake bucket is encrypted with (modules/storage; empty with SSE-S3): the query policy may decrypt with them. A list so that its length is known at plan time."
+  type        = list(string)
+  default     = []
+}
+
 variable "lake_prefix" {
   description = "Key prefix of the lake inside lake_bucket: the Iceberg warehouse is s3://<lake_bucket>/<lake_prefix> (the value of `ftm run --lake`). Empty for the bucket root."
   type        = string

@@ -1,0 +1,18 @@
+# AWS Batch for ftm's map and reduce steps (`ftm run --executor batch`): Spot compute environments (GPU for the
+# map step, CPU for reduce), a job queue per step, the job definitions ftm submits to (jobs.tf), their log group
+# and the IAM roles (iam.tf). Network (VPC, subnets, security groups) is an input: this module creates none.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  lake_prefix      = trim(var.lake_prefix, "/")
+  lake_uri         = "s3://${join("/", compact([var.lake_bucket, local.lake_prefix]))}"
+  lake_bucket_arn  = "arn:${local.partition}:s3:::${var.lake_bucket}"
+  lake_objects_arn = "arn:${local.partition}:s3:::${join("/", compact([var.lake_bucket, local.lake_prefix, "*"]))}"
+
+  tags = merge({ "ftm:component" = "batch" }, var.tags)
+}

@@ -1,0 +1,69 @@
+output "map_job_queue" {
+  description = "Name of the map job queue (ftm's batch.job_queue)."
+  value       = aws_batch_job_queue.map.name
+}
+
+output "reduce_job_queue" {
+  description = "Name of the reduce job queue (ftm's batch.reduce_job_queue)."
+  value       = aws_batch_job_queue.reduce.name
+}
+
+output "map_job_definition" {
+  description = "Name of the map job definition (ftm's batch.map_job_definition; submit by name = latest active revision)."
+  value       = aws_batch_job_definition.this["map"].name
+}
+
+output "reduce_job_definition" {
+  description = "Name of the reduce job definition (ftm's batch.reduce_job_definition)."
+  value       = aws_batch_job_definition.this["reduce"].name
+}
+
+output "map_job_definition_arn" {
+  description = "ARN (with revision) of the map job definition."
+  value       = aws_batch_job_definition.this["map"].arn
+}
+
+output "reduce_job_definition_arn" {
+  description = "ARN (with revision) of the reduce job definition."
+  value       = aws_batch_job_definition.this["reduce"].arn
+}
+
+output "log_group" {
+  description = "CloudWatch log group of the jobs (ftm's batch.log_group); streams are ftm/<container>/<task id>."
+  value       = aws_cloudwatch_log_group.jobs.name
+}
+
+output "image" {
+  description = "Image the job definitions run."
+  value       = local.image
+}
+
+output "lake_uri" {
+  description = "Default `lake` parameter of the job definitions."
+  value       = local.lake_uri
+}
+
+output "compute_environment_arns" {
+  description = "ARNs of the compute environments by kind (gpu only with map_on_gpu, cpu always)."
+  value       = { for k, ce in aws_batch_compute_environment.this : k => ce.arn }
+}
+
+output "job_role_arn" {
+  description = "Role of the jobs' own code (lake prefix, Glue database)."
+  value       = aws_iam_role.job.arn
+}
+
+output "execution_role_arn" {
+  description = "Role ECS uses for the jobs (image pull, logs, LLM key secret)."
+  value       = aws_iam_role.execution.arn
+}
+
+output "instance_role_arn" {
+  description = "Role of the ECS agent on the instances."
+  value       = aws_iam_role.instance.arn
+}
+
+output "service_role_arn" {
+  description = "Role of AWS Batch itself."
+  value       = aws_iam_role.service.arn
+}

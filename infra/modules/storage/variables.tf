@@ -1,0 +1,93 @@
+variable "name_prefix" {
+  description = "Prefix of resource names (KMS alias)."
+  type        = string
+  default     = "ftm"
+}
+
+variable "region" {
+  description = "AWS region of the bucket (checked against the provider's)."
+  type        = string
+}
+
+variable "bucket_name" {
+  description = "Name of the lake bucket to create (S3 bucket names are global: pick one nobody has)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be a bare S3 bucket name (no s3:// and no prefix)."
+  }
+}
+
+variable "lake_prefix" {
+  description = "Key prefix of the lake inside the bucket: the Iceberg warehouse is s3://<bucket_name>/<lake_prefix>. Empty for the bucket root."
+  type        = string
+  default     = "lake"
+
+  validation {
+    condition     = !startswith(var.lake_prefix, "s3://")
+    error_message = "lake_prefix is a key prefix inside the bucket, not an s3:// URI."
+  }
+}
+
+variable "staging_expiration_days" {
+  description = "Objects under <lake_prefix>/_staging/ (a run's staged Parquet before it is published) are deleted this many days after they were written."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.staging_expiration_days >= 1
+    error_message = "staging_expiration_days must be at least 1."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Overwritten or deleted objects stay recoverable (as non-current versions) for this many days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be at least 1."
+  }
+}
+
+variable "abort_incomplete_multipart_days" {
+  description = "Incomplete multipart uploads (a writer that died mid-upload) are aborted after this many days."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.abort_incomplete_multipart_days >= 1
+    error_message = "abort_incomplete_multipart_days must be at least 1."
+  }
+}
+
+variable "create_kms_key" {
+  description = "true: SSE-KMS with a customer-managed key created here (rotated yearly, bucket keys on). false: SSE-S3."
+  type        = bool
+  default     = true
+}
+
+variable "kms_deletion_window_in_days" {
+  description = "Waiting period before a deleted KMS key is destroyed (7-30 days)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_in_days >= 7 && var.kms_deletion_window_in_days <= 30
+    error_message = "kms_deletion_window_in_days must be between 7 and 30."
+  }
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete the bucket while it still holds objects (the whole lake!)."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags put on every taggable resource of the module."
+  type        = map(string)
+  default     = {}
+}
