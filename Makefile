@@ -45,8 +45,23 @@ check-sync: setup
 	  echo "The package was out of sync with its notebooks, or a notebook was not clean: review and commit."; \
 	  git status --porcelain -- ftm nbs runs; exit 1; fi
 
-test: setup check-sync
+test: setup check-sync .venv-checkov
 	HF_HUB_OFFLINE=1 $(BIN)/python tests/run_all.py
+
+# checkov (static analysis of infra/, tests/test_infra_checkov.py) pins boto3 1.35, so it gets a venv of its own,
+# keyed like the main one on the content of its pinned requirements file.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements/checkov.txt | sha1sum | cut -c1-12)
+.PHONY: .venv-checkov
+.venv-checkov: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP):
+	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH (or: make PY=python3 ...)"; exit 1; }
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install -q -r requirements/checkov.txt
+	rm -f $(CHECKOV_VENV)/.installed-*
+	touch $(CHECKOV_STAMP)
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/quarter.py --data ../shared/data/maec/transcripts.parquet --quarter 2016Q2
