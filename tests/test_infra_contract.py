@@ -1,0 +1,198 @@
+"""The contract between infra/modules/batch and ftm's Python side, checked across the two layers without Terraform.
+
+The job definitions' container properties are built from plain locals in infra/modules/batch/jobs.tf (the commands,
+the environments, the image); python-hcl2 reads them here, and ftm itself is asked whether it agrees:
+- each command is a real `ftm worker` subcommand, and takes the options the command passes;
+- every environment variable the job definitions set is an ftm config field (or an alias ftm accepts), and
+  `load_config` turns plausible values into exactly those settings;
+- the image is the worker repository of infra/modules/ecr, at the root's worker_image_tag;
+- every `Ref::` placeholder of the commands has a default in the job definition or is passed by ftm's submitter.
+"""
+import json, re, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT/'infra'
+BATCH = INFRA/'modules'/'batch'
+FTM = Path(sys.executable).parent/'ftm'
+STEPS = ('map', 'reduce')
+
+# Plausible values for the batch module's inputs that have no default (what the root passes in a deployment).
+PLAUSIBLE = {'glue_database': 'ftm', 'region': 'eu-central-1', 'worker_repository_url':
+             '123456789012.dkr.ecr.eu-central-1.amazonaws.com/ftm-worker', 'image_tag': '0.1.0'}
+
+
+def _unq(v):
+    "python-hcl2 >= 7 keeps the quotes of string literals and block labels; older versions did not."
+    return v[1:-1] if isinstance(v, str) and len(v) >= 2 and v[0] == v[-1] == '"' else v
+
+
+def _load(path: Path) -> dict:
+    import hcl2
+    with open(path) as f: return hcl2.load(f)
+
+
+def _locals(path: Path) -> dict:
+    return {k: v for block in _load(path).get('locals', []) for k, v in block.items()}
+
+
+def _blocks(path: Path, kind: str) -> dict:
+    "{(type, name): body} of the resource (or output: {name: body}) blocks of one file."
+    out = {}
+    for block in _load(path).get(kind, []):
+        for typ, named in block.items():
+            if kind == 'output': out[_unq(typ)] = named
+            else:
+                for name, body in named.items(): out[(_unq(typ), _unq(name))] = body
+    return out
+
+
+def _variables(path: Path) -> dict:
+    return {_unq(k): v for block in _load(path).get('variable', []) for k, v in block.items()}
+
+
+@pytest.fixture(scope='module')
+def jobs() -> dict: return _locals(BATCH/'jobs.tf')
+
+
+def _value(expr: str, variables: dict) -> list[str]:
+    """The values an HCL expression of the environment can take: a literal; `${var.X}` (PLAUSIBLE, else the
+    variable's default); `${var.X ? "a" : "b"}` (both)."""
+    if not (isinstance(expr, str) and expr.startswith('${')): return [str(_unq(expr))]
+    if m := re.fullmatch(r'\$\{var\.(\w+) \? "([^"]*)" : "([^"]*)"\}', expr): return [m.group(2), m.group(3)]
+    if m := re.fullmatch(r'\$\{var\.(\w+)\}', expr):
+        name = m.group(1)
+        if name in PLAUSIBLE: return [PLAUSIBLE[name]]
+        default = variables[name].get('default')
+        assert isinstance(default, (str, int, float)), f"give var.{name} a plausible value in PLAUSIBLE"
+        return [str(_unq(default))]
+    raise AssertionError(f"tests/test_infra_contract.py cannot evaluate {expr!r}: keep the job environments plain "
+                         "(literals, var.X, var.X ? \"a\" : \"b\") or teach _value")
+
+
+def _variants(env: dict, variables: dict) -> list[dict]:
+    "Every combination of the values the environment's entries can take (e.g. map on GPU and on CPU)."
+    out = [{}]
+    for name, expr in env.items(): out = [{**o, name: v} for o in out for v in _value(expr, variables)]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_job_definitions_are_built_from_the_locals(jobs):
+    "What the rest of this file reads is what the job definitions use."
+    res = _blocks(BATCH/'jobs.tf', 'resource')
+    jd = res[('aws_batch_job_definition', 'this')]
+    assert jd['for_each'] == '${local.container_properties}' and jd['container_properties'] == '${jsonencode(each.value)}'
+    assert jd['parameters'] == '${local.job_parameters}' and _unq(jd['name']) == '${var.name_prefix}-${each.key}'
+    cp = jobs['container_properties']
+    assert set(cp) == set(STEPS)
+    for step in STEPS:
+        expr = cp[step]
+        assert f'command = local.{step}_command' in expr, expr
+        assert 'image = local.image' in expr, expr
+        assert f'merge(local.{step}_environment, local.shared_environment)' in expr, expr
+        assert 'local.secrets' in expr and 'logConfiguration = local.log_configuration' in expr, expr
+    assert jobs['shared_environment'] == (
+        '${merge({for k, v in local.optional_environment : k => v if v != null}, var.extra_environment)}')
+
+
+@pytest.mark.parametrize('step', STEPS)
+def test_command_is_an_ftm_worker_subcommand(jobs, step):
+    cmd = [_unq(c) for c in jobs[f'{step}_command']]
+    assert cmd[:3] == ['ftm', 'worker', step], cmd
+    p = subprocess.run([str(FTM), 'worker', step, '--help'], capture_output=True, text=True, timeout=120,
+                       env={'PATH': str(FTM.parent) + ':/usr/bin:/bin', 'HF_HUB_OFFLINE': '1', 'COLUMNS': '200'})
+    assert p.returncode == 0, f"`ftm worker {step} --help` exited {p.returncode}:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    for opt in [c for c in cmd[3:] if c.startswith('--')]:
+        assert re.search(rf'(^|\s){re.escape(opt)}\b', p.stdout), f"`ftm worker {step}` has no option {opt}:\n{p.stdout}"
+
+
+def _field(cfg, dotted: str):
+    "The config value at a dotted path; AssertionError if the path is not a field of ftm's Config."
+    obj = cfg
+    for part in dotted.split('.'):
+        assert part in type(obj).model_fields, f"{dotted}: {part!r} is not a field of {type(obj).__name__}"
+        obj = getattr(obj, part)
+    return obj
+
+
+def test_environment_is_ftm_config(jobs):
+    "Every variable the job definitions set is an ftm config field (or an LLM_* alias), and round-trips."
+    from ftm.config import load_config, _ENV_ALIASES
+    variables = _variables(BATCH/'variables.tf')
+    assert variables['extra_environment']['default'] == {}  # nothing more by default; its validation admits FTM_* only
+    optional = {k: v for k, v in jobs['optional_environment'].items()}
+    plausible_optional = {'LLM_BASE_URL': 'http://vllm.internal:8000/v1', 'LLM_MODEL': 'Qwen/Qwen3-8B'}
+    assert set(optional) == set(plausible_optional), "a new optional variable: give it a plausible value here"
+    for step in STEPS:
+        variants = _variants(jobs[f'{step}_environment'], variables)
+        if step == 'map':  # map_on_gpu: cuda or cpu
+            assert sorted(v['FTM_EMBED__DEVICE'] for v in variants) == ['cpu', 'cuda']
+        for env in variants:
+            env = {**env, **plausible_optional}
+            for name in env:
+                assert name.startswith('FTM_') or name in _ENV_ALIASES, f"{name} is not an ftm setting"
+                assert name in _ENV_ALIASES or re.fullmatch(r'FTM_[A-Z0-9_]+', name), name
+            cfg = load_config(env=env)  # must not raise
+            for name, value in env.items():
+                dotted = _ENV_ALIASES.get(name) or name[4:].lower().replace('__', '.')
+                got = _field(cfg, dotted)
+                assert str(got) == value, f"{name}={value!r} became {dotted}={got!r}"
+            assert (cfg.catalog.kind, cfg.catalog.namespace) == ('glue', PLAUSIBLE['glue_database'])
+            assert cfg.catalog.region == PLAUSIBLE['region']
+    # the LLM key reaches the jobs as a secret named like ftm's alias, which ftm reads into naming.api_key
+    assert 'name = "LLM_API_KEY"' in jobs['secrets'] and 'valueFrom = var.llm_api_key_secret_arn' in jobs['secrets']
+    assert load_config(env={'LLM_API_KEY': 'sk-test'}).naming.api_key.get_secret_value() == 'sk-test'
+
+
+def test_extra_environment_admits_only_ftm_settings():
+    "The validation of extra_environment matches what ftm reads (FTM_* and the LLM_* aliases, no secret)."
+    from ftm.config import _ENV_ALIASES
+    v = _variables(BATCH/'variables.tf')['extra_environment']
+    [validation] = v['validation']
+    cond = validation['condition']
+    assert '^FTM_[A-Z0-9_]+$' in cond
+    allowed = set(re.findall(r'"(LLM_[A-Z_]+)"', cond))
+    assert allowed == set(_ENV_ALIASES) - {'LLM_API_KEY'}, allowed
+
+
+def test_image_is_the_ecr_worker_repository(jobs):
+    assert _unq(jobs['image']) == '${var.worker_repository_url}:${var.image_tag}'
+    ecr_locals = _locals(INFRA/'modules'/'ecr'/'main.tf')
+    assert _unq(ecr_locals['repositories']['worker']) == '${var.name_prefix}-worker'
+    assert _blocks(INFRA/'modules'/'ecr'/'outputs.tf', 'output')['worker_repository_url']['value'] == (
+        '${aws_ecr_repository.this["worker"].repository_url}')
+    [batch] = [body for m in _load(INFRA/'main.tf')['module'] for name, body in m.items() if _unq(name) == 'batch']
+    assert batch['worker_repository_url'] == '${module.ecr.worker_repository_url}'
+    assert batch['worker_repository_arn'] == '${module.ecr.worker_repository_arn}'
+    assert batch['image_tag'] == '${var.worker_image_tag}'
+
+
+def test_ref_parameters_have_values(jobs, tmp_path):
+    """Each Ref:: placeholder has a default in the job definition (lake: the warehouse) or is passed by ftm's
+    submitter (BatchExecutor.submit, run here against a stand-in Batch client)."""
+    refs = {c[len('Ref::'):] for step in STEPS for c in map(_unq, jobs[f'{step}_command']) if c.startswith('Ref::')}
+    assert refs == {'lake', 'quarter', 'run_id'}
+    defaults = jobs['job_parameters']
+    assert defaults == {'lake': '${local.lake_uri}'}
+    lake_uri = _locals(BATCH/'main.tf')['lake_uri']
+    assert _unq(lake_uri) == 's3://${join("/", compact([var.lake_bucket, local.lake_prefix]))}'
+
+    from ftm.config import load_config
+    from ftm.lake import Lake
+    from ftm.cloud.batch import BatchExecutor
+
+    class Client:
+        def __init__(self): self.calls = []
+        def submit_job(self, **kw): self.calls.append(kw); return {'jobId': f'job-{len(self.calls)}'}
+
+    cfg = load_config(env={}, lake=str(tmp_path/'lake'))
+    client = Client()
+    BatchExecutor(cfg.batch, client=client).submit(cfg, Lake(cfg.lake), '2016Q2', 'r1', n_batches=3)
+    assert [c['jobDefinition'] for c in client.calls] == [cfg.batch.map_job_definition, cfg.batch.reduce_job_definition]
+    for call in client.calls:
+        missing = refs - set(defaults) - set(call.get('parameters', {}))
+        assert not missing, f"{call['jobDefinition']}: Ref::{missing} has no default and is not submitted"
+        assert {'quarter', 'run_id'} <= set(call['parameters'])
