@@ -396,22 +396,35 @@ def test_replan_is_empty(stack):
     assert p.returncode == 0, f"a plan right after apply wants changes:\n{p.stdout[-6000:]}"
 
 
-def test_plan_map_on_cpu(stack):
-    "map_on_gpu = false: the GPU environment goes, the map queue moves to the CPU one, the map job asks for no GPU."
+def test_plan_cpu_map_and_sse_s3(stack):
+    """The variants not applied, planned against the applied stack: map_on_gpu = false (the GPU environment goes, the
+    map queue moves to the CPU one, the map job asks for no GPU) and SSE-S3 for both buckets (the keys go, and so do
+    the KMS statements of the job role and the query policy)."""
     _, tf = stack
     tf('plan', '-input=false', '-no-color', '-refresh=false', '-parallelism=4', '-var', 'map_on_gpu=false',
-       '-out=cpu.tfplan', timeout=180)
-    plan = json.loads(tf('show', '-json', '-no-color', 'cpu.tfplan').stdout)
+       '-var', 'lake_create_kms_key=false', '-var', 'create_kms_key=false', '-out=variant.tfplan', timeout=180)
+    plan = json.loads(tf('show', '-json', '-no-color', 'variant.tfplan').stdout)
     changes = {c['address']: c['change'] for c in plan['resource_changes']}
-    assert changes['module.batch.aws_batch_compute_environment.this["gpu"]']['actions'] == ['delete']
-    assert changes['module.batch.aws_batch_compute_environment.this["cpu"]']['actions'] == ['no-op']
-    cpu_arn = changes['module.batch.aws_batch_compute_environment.this["cpu"]']['after']['arn']
+    ce = 'module.batch.aws_batch_compute_environment.this'
+    assert changes[f'{ce}["gpu"]']['actions'] == ['delete'] and changes[f'{ce}["cpu"]']['actions'] == ['no-op']
     [order] = changes['module.batch.aws_batch_job_queue.map']['after']['compute_environment_order']
-    assert order['compute_environment'] == cpu_arn
+    assert order['compute_environment'] == changes[f'{ce}["cpu"]']['after']['arn']
     c = json.loads(changes['module.batch.aws_batch_job_definition.this["map"]']['after']['container_properties'])
     assert {r['type']: r['value'] for r in c['resourceRequirements']} == {'VCPU': '4', 'MEMORY': '15000'}
     assert {e['name']: e['value'] for e in c['environment']}['FTM_EMBED__DEVICE'] == 'cpu'
     assert changes['module.batch.aws_batch_job_definition.this["reduce"]']['actions'] == ['no-op']
+
+    for key in ['module.storage.aws_kms_key.lake[0]', 'module.athena.aws_kms_key.results[0]']:
+        assert changes[key]['actions'] == ['delete'], key
+    for sse in ['module.storage.aws_s3_bucket_server_side_encryption_configuration.lake',
+                'module.athena.aws_s3_bucket_server_side_encryption_configuration.results']:
+        [rule] = changes[sse]['after']['rule']
+        assert rule['apply_server_side_encryption_by_default'][0]['sse_algorithm'] == 'AES256', sse
+    job = json.loads(changes['module.batch.aws_iam_role_policy.job']['after']['policy'])
+    assert 'UseLakeKey' not in {st['Sid'] for st in job['Statement']}
+    query = json.loads(changes['module.athena.aws_iam_policy.query[0]']['after']['policy'])
+    assert not {'DecryptLake', 'UseResultsKey'} & {st['Sid'] for st in query['Statement']}
+    assert plan['output_changes']['lake_kms_key_arn']['after'] is None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -477,3 +490,43 @@ def test_hcl_root_pins_and_example():
     declared = set(_variables(INFRA/'variables.tf'))
     example = {_unq(k) for k in _load(INFRA/'terraform.tfvars.example') if not k.startswith('__')}
     assert example and example <= declared, example - declared
+
+
+def test_hcl_storage_ecr_batch_guards():
+    "The settings of the lake bucket, the repositories and the Batch environments that matter, without terraform."
+    storage = _resources(INFRA/'modules'/'storage'/'main.tf')
+    pab = storage[('aws_s3_bucket_public_access_block', 'lake')]
+    assert all(pab[k] is True for k in ('block_public_acls', 'block_public_policy', 'ignore_public_acls',
+                                        'restrict_public_buckets'))
+    assert _unq(storage[('aws_s3_bucket_versioning', 'lake')]['versioning_configuration'][0]['status']) == 'Enabled'
+    [rule] = storage[('aws_s3_bucket_ownership_controls', 'lake')]['rule']
+    assert _unq(rule['object_ownership']) == 'BucketOwnerEnforced'
+    rules = {_unq(r['id']): r for r in storage[('aws_s3_bucket_lifecycle_configuration', 'lake')]['rule']}
+    assert rules['expire-staging']['filter'][0]['prefix'] == '${local.staging_prefix}'
+    assert _unq(_locals(INFRA/'modules'/'storage'/'main.tf')['staging_prefix']) == (
+        '${join("/", compact([local.lake_prefix, "_staging"]))}/')
+
+    ecr = _resources(INFRA/'modules'/'ecr'/'main.tf')[('aws_ecr_repository', 'this')]
+    assert _unq(ecr['image_tag_mutability']) == 'IMMUTABLE'
+    assert ecr['image_scanning_configuration'][0]['scan_on_push'] is True
+    assert _unq(ecr['encryption_configuration'][0]['encryption_type']) == 'KMS'
+
+    ce = _resources(INFRA/'modules'/'batch'/'compute.tf')[('aws_batch_compute_environment', 'this')]
+    [cr] = ce['compute_resources']
+    assert _unq(cr['type']) == 'SPOT' and _unq(cr['allocation_strategy']) == 'SPOT_PRICE_CAPACITY_OPTIMIZED'
+    assert cr['min_vcpus'] == 0 and 'spot_iam_fleet_role' not in cr
+    batch_vars = _variables(INFRA/'modules'/'batch'/'variables.tf')
+    assert [_unq(t) for t in batch_vars['gpu_instance_types']['default']] == ['g4dn.xlarge', 'g5.xlarge']
+    assert _unq(batch_vars['gpu_image_type']['default']) == 'ECS_AL2023_NVIDIA'
+    assert batch_vars['retry_attempts']['default'] == 3
+    jd = _resources(INFRA/'modules'/'batch'/'jobs.tf')[('aws_batch_job_definition', 'this')]
+    [rs] = jd['retry_strategy']
+    assert [{k: _unq(v) for k, v in e.items() if not k.startswith('__')} for e in rs['evaluate_on_exit']] == [
+        {'on_status_reason': 'Host EC2*', 'action': 'RETRY'}, {'on_reason': '*', 'action': 'EXIT'}]
+    for module in ('storage', 'ecr', 'batch'):
+        for name, v in _variables(INFRA/'modules'/module/'variables.tf').items():
+            assert 'description' in v and 'type' in v, (module, name)
+
+
+def _locals(path: Path) -> dict:
+    return {k: v for block in _load(path).get('locals', []) for k, v in block.items()}
