@@ -120,7 +120,7 @@ _STATS = ('embed_s', 'topics_s', 'naming_s', 'sentences', 'embedded', 'cache_hit
 def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> BatchResult:
     """Run one batch of the map step into the (unpublished) run `spec.run_id`; safe to call again after a crash.
     `log`, if given, is called with a dict after each chunk (the Batch worker prints them as JSON lines)."""
-    from ftm.embed import EmbeddingCache, embed_texts
+    from ftm.embed import EmbeddingCache, embed_groups
     from ftm.topics import fit_firm
     from ftm.naming import get_namer
     cfg, q = spec.cfg, spec.quarter
@@ -148,11 +148,14 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> Batch
     for c, ids in todo:
         st = dict.fromkeys(_STATS, 0)        # per chunk, kept in its checkpoint: the run's totals survive resumes
         part = tr.filter(pc.is_in(tr['firm_id'], pa.array(ids)))
-        t0 = time.perf_counter()
-        vecs, es = embed_texts(part['raw_text'].to_pylist(), embedder, cache, progress=False)
+        offsets = np.cumsum([0] + [pc.sum(pc.equal(part['firm_id'], f)).as_py() or 0 for f in ids])
+        t0, raw = time.perf_counter(), part['raw_text'].to_pylist()
+        # one group per firm: a firm's vectors depend on its own sentences only (nbs/10_embed), so the quarter's do not
+        # depend on how it was split into batches or in which order they ran
+        groups, es = embed_groups([raw[offsets[i]:offsets[i + 1]] for i in range(len(ids))], embedder, cache, progress=False)
+        vecs = np.concatenate(groups) if groups else np.empty((0, 0), np.float32)
         st.update(embed_s=time.perf_counter() - t0, embedded=es['embedded'], cache_hits=es['cache_hits'], sentences=part.num_rows)
         t0, sents, tops, fails = time.perf_counter(), [], [], []
-        offsets = np.cumsum([0] + [pc.sum(pc.equal(part['firm_id'], f)).as_py() or 0 for f in ids])
         for i, f in enumerate(ids):
             lo, hi = offsets[i], offsets[i + 1]
             try:
