@@ -10,6 +10,7 @@ QUARTER ?= 2016Q2
 SOURCE ?= sample
 LAKE ?= ./lake
 NAMER ?= keywords
+EXECUTOR ?= local
 
 .PHONY: setup run test export check-sync bench events lab
 
@@ -28,7 +29,7 @@ setup: $(STAMP)
 run: setup
 	@mkdir -p runs/outputs
 	HF_HUB_OFFLINE=1 $(BIN)/papermill runs/quarter.ipynb runs/outputs/quarter-$(QUARTER).ipynb \
-	  -p quarter $(QUARTER) -p source $(SOURCE) -p lake $(LAKE) -p namer $(NAMER) --log-output --progress-bar
+	  -p quarter $(QUARTER) -p source $(SOURCE) -p lake $(LAKE) -p namer $(NAMER) -p executor $(EXECUTOR) --log-output --progress-bar
 	$(BIN)/ftm lake record runs/outputs/quarter-$(QUARTER).ipynb --quarter $(QUARTER) --lake $(LAKE)
 
 export: setup
