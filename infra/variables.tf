@@ -72,9 +72,9 @@ variable "tags" {
 # --- the lake bucket (modules/storage) -------------------------------------------------------------------------
 
 variable "lake_staging_expiration_days" {
-  description = "Staged data of runs (<lake_prefix>/_staging/) is deleted this many days after it was written."
+  description = "Staged data of runs (<lake_prefix>/_staging/) is deleted this many days after it was written (per object: a run unpublished for longer must be restarted)."
   type        = number
-  default     = 7
+  default     = 30
 }
 
 variable "lake_noncurrent_version_expiration_days" {

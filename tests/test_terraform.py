@@ -26,7 +26,7 @@ LAKE_BUCKET, LAKE_PREFIX = tf_stack.STACK_VARS['lake_bucket'], tf_stack.STACK_VA
 WAREHOUSE = f's3://{LAKE_BUCKET}/{LAKE_PREFIX}'
 IMAGE_TAG = tf_stack.STACK_VARS['worker_image_tag']
 CUTOFF, EXPIRE_DAYS = 10 * 2**30, 30
-STAGING_DAYS, NONCURRENT_DAYS = 7, 30
+STAGING_DAYS, NONCURRENT_DAYS = 30, 30
 TAGS = {'ftm:project': 'ftm', 'ftm:managed-by': 'terraform', 'ftm:owner': 'research'}
 
 

@@ -1,8 +1,8 @@
 # The lake bucket: where ftm's Iceberg warehouse lives (s3://<bucket>/<lake_prefix>, the value of `ftm run --lake`).
-# Private, versioned, encrypted, TLS only. Lifecycle: a run's staged Parquet under <lake_prefix>/_staging/ is
-# temporary (ftm publishes it into Iceberg and then removes it; a crashed or abandoned run leaves it behind), so it
-# expires; overwritten or deleted objects (Iceberg gc, orphan removal) keep a non-current version for a while, then
-# go; incomplete multipart uploads are aborted. Athena's query results are NOT here (modules/athena has its own bucket).
+# Private, versioned, encrypted, TLS only. Lifecycle: what runs stage under <lake_prefix>/_staging/ is temporary
+# (publish copies it into Iceberg; `ftm lake gc` removes the staging of published and abandoned runs, whole runs at
+# a time), so it also expires, as a backstop for staging nobody collects; overwritten or deleted objects (Iceberg gc,
+# orphan removal) keep a non-current version for a while, then go; incomplete multipart uploads are aborted. Athena's query results are NOT here (modules/athena has its own bucket).
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -99,8 +99,9 @@ resource "aws_s3_bucket_versioning" "lake" {
 resource "aws_s3_bucket_lifecycle_configuration" "lake" {
   bucket = aws_s3_bucket.lake.id
 
-  # Staged Parquet of runs: published runs remove theirs; what a crashed or abandoned run leaves expires.
-  # A run resumed after this many days re-stages (ftm reads its checkpoints from the staging area).
+  # Staging (runs' Parquet, checkpoints, prefetched calls): the backstop behind `ftm lake gc`. S3 expires each object
+  # by its own age, not whole runs: a run left unpublished longer than this loses its oldest files first, so it must
+  # be started again, not resumed. Hence a default well above any run's life.
   rule {
     id     = "expire-staging"
     status = "Enabled"

@@ -31,9 +31,9 @@ variable "lake_prefix" {
 }
 
 variable "staging_expiration_days" {
-  description = "Objects under <lake_prefix>/_staging/ (a run's staged Parquet before it is published) are deleted this many days after they were written."
+  description = "Objects under <lake_prefix>/_staging/ (runs' staged Parquet, checkpoints, prefetched calls) are deleted this many days after they were written, each on its own: longer than any run may stay unpublished (`ftm lake gc` is the precise clean-up of whole runs; this is the backstop)."
   type        = number
-  default     = 7
+  default     = 30
 
   validation {
     condition     = var.staging_expiration_days >= 1
