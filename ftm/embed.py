@@ -338,7 +338,7 @@ def group_context(texts: list[str]) -> str:
 
 def embed_groups(groups: list, embedder: Embedder, cache: EmbeddingCache | None = None,
                  progress: bool | None = None) -> tuple[list[np.ndarray], dict]:
-    "Vectors for each group of texts (one group per firm), each group embedded on its own; stats as `embed_texts`."
+    "Vectors for each group of texts (a chunk of firms), each group embedded on its own; stats as `embed_texts`."
     t0 = time.perf_counter()
     groups = [_as_list(g) for g in groups]
     if cache is not None and cache.vectors_id != embedder.vectors_id:

@@ -149,11 +149,10 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> Batch
         st = dict.fromkeys(_STATS, 0)        # per chunk, kept in its checkpoint: the run's totals survive resumes
         part = tr.filter(pc.is_in(tr['firm_id'], pa.array(ids)))
         offsets = np.cumsum([0] + [pc.sum(pc.equal(part['firm_id'], f)).as_py() or 0 for f in ids])
-        t0, raw = time.perf_counter(), part['raw_text'].to_pylist()
-        # one group per firm: a firm's vectors depend on its own sentences only (nbs/10_embed), so the quarter's do not
-        # depend on how it was split into batches or in which order they ran
-        groups, es = embed_groups([raw[offsets[i]:offsets[i + 1]] for i in range(len(ids))], embedder, cache, progress=False)
-        vecs = np.concatenate(groups) if groups else np.empty((0, 0), np.float32)
+        t0 = time.perf_counter()
+        # the chunk is one group: its vectors depend on its own sentences only (nbs/10_embed), not on which chunks
+        # ran before it or what they left in the cache
+        (vecs,), es = embed_groups([part['raw_text'].to_pylist()], embedder, cache, progress=False)
         st.update(embed_s=time.perf_counter() - t0, embedded=es['embedded'], cache_hits=es['cache_hits'], sentences=part.num_rows)
         t0, sents, tops, fails = time.perf_counter(), [], [], []
         for i, f in enumerate(ids):
