@@ -17,7 +17,7 @@ variable "name_prefix" {
 }
 
 variable "lake_bucket" {
-  description = "S3 bucket of the lake, created by modules/storage (an existing bucket: `terraform import module.storage.aws_s3_bucket.lake NAME` first)."
+  description = "S3 bucket of the lake, created by modules/storage (an existing bucket: `terraform import module.storage.module.bucket.aws_s3_bucket.this NAME` first)."
   type        = string
 }
 

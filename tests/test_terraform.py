@@ -414,10 +414,10 @@ def test_plan_cpu_map_and_sse_s3(stack):
     assert {e['name']: e['value'] for e in c['environment']}['FTM_EMBED__DEVICE'] == 'cpu'
     assert changes['module.batch.aws_batch_job_definition.this["reduce"]']['actions'] == ['no-op']
 
-    for key in ['module.storage.aws_kms_key.lake[0]', 'module.athena.aws_kms_key.results[0]']:
+    for key in ['module.storage.module.bucket.aws_kms_key.this[0]', 'module.athena.module.bucket.aws_kms_key.this[0]']:
         assert changes[key]['actions'] == ['delete'], key
-    for sse in ['module.storage.aws_s3_bucket_server_side_encryption_configuration.lake',
-                'module.athena.aws_s3_bucket_server_side_encryption_configuration.results']:
+    for sse in ['module.storage.module.bucket.aws_s3_bucket_server_side_encryption_configuration.this',
+                'module.athena.module.bucket.aws_s3_bucket_server_side_encryption_configuration.this']:
         [rule] = changes[sse]['after']['rule']
         assert rule['apply_server_side_encryption_by_default'][0]['sse_algorithm'] == 'AES256', sse
     job = json.loads(changes['module.batch.aws_iam_role_policy.job']['after']['policy'])
@@ -466,19 +466,36 @@ def test_hcl_workgroup_guards():
     [enc] = rc['encryption_configuration']
     assert enc['encryption_option'] == '${local.encryption_option}'
 
-    pab = res[('aws_s3_bucket_public_access_block', 'results')]
-    assert all(pab[k] is True for k in ('block_public_acls', 'block_public_policy', 'ignore_public_acls',
-                                        'restrict_public_buckets'))
-    assert _unq(res[('aws_s3_bucket_versioning', 'results')]['versioning_configuration'][0]['status']) == 'Enabled'
+    # the results bucket (and its key) is a private_bucket: hardened there, checked in _check_private_bucket_hcl
+    assert _private_bucket_call(MODULE/'main.tf')['tags'] == '${local.tags}'
     # every taggable resource carries the module's tags
-    for key in [('aws_glue_catalog_database', 'lake'), ('aws_kms_key', 'results'), ('aws_s3_bucket', 'results'),
-                ('aws_athena_workgroup', 'lake'), ('aws_iam_policy', 'query')]:
+    for key in [('aws_glue_catalog_database', 'lake'), ('aws_athena_workgroup', 'lake'), ('aws_iam_policy', 'query')]:
         assert res[key].get('tags') == '${local.tags}', key
 
     variables = _variables(MODULE/'variables.tf')
     assert _unq(variables['database_name']['default']) == 'ftm'
     assert variables['bytes_scanned_cutoff_per_query']['default'] == CUTOFF
     assert all('description' in v and 'type' in v for v in variables.values())
+
+
+def _private_bucket_call(path: Path) -> dict:
+    "The body of the module block named bucket in one .tf file, which must use modules/private_bucket."
+    [body] = [b for block in _load(path).get('module', []) for name, b in block.items() if _unq(name) == 'bucket']
+    assert _unq(body['source']) == '../private_bucket', path
+    return body
+
+
+def test_hcl_private_bucket_guards():
+    "The hardening both buckets get from modules/private_bucket."
+    res = _resources(INFRA/'modules'/'private_bucket'/'main.tf')
+    pab = res[('aws_s3_bucket_public_access_block', 'this')]
+    assert all(pab[k] is True for k in ('block_public_acls', 'block_public_policy', 'ignore_public_acls',
+                                        'restrict_public_buckets'))
+    assert _unq(res[('aws_s3_bucket_versioning', 'this')]['versioning_configuration'][0]['status']) == 'Enabled'
+    [rule] = res[('aws_s3_bucket_ownership_controls', 'this')]['rule']
+    assert _unq(rule['object_ownership']) == 'BucketOwnerEnforced'
+    for key in [('aws_kms_key', 'this'), ('aws_s3_bucket', 'this')]:
+        assert res[key].get('tags') == '${var.tags}', key
 
 
 def test_hcl_root_pins_and_example():
@@ -494,15 +511,9 @@ def test_hcl_root_pins_and_example():
 
 def test_hcl_storage_ecr_batch_guards():
     "The settings of the lake bucket, the repositories and the Batch environments that matter, without terraform."
-    storage = _resources(INFRA/'modules'/'storage'/'main.tf')
-    pab = storage[('aws_s3_bucket_public_access_block', 'lake')]
-    assert all(pab[k] is True for k in ('block_public_acls', 'block_public_policy', 'ignore_public_acls',
-                                        'restrict_public_buckets'))
-    assert _unq(storage[('aws_s3_bucket_versioning', 'lake')]['versioning_configuration'][0]['status']) == 'Enabled'
-    [rule] = storage[('aws_s3_bucket_ownership_controls', 'lake')]['rule']
-    assert _unq(rule['object_ownership']) == 'BucketOwnerEnforced'
-    rules = {_unq(r['id']): r for r in storage[('aws_s3_bucket_lifecycle_configuration', 'lake')]['rule']}
-    assert rules['expire-staging']['filter'][0]['prefix'] == '${local.staging_prefix}'
+    # the lake bucket is a private_bucket (test_hcl_private_bucket_guards); its lifecycle rules are storage's own
+    rules = {_unq(r['id']): r for r in _private_bucket_call(INFRA/'modules'/'storage'/'main.tf')['lifecycle_rules']}
+    assert rules['expire-staging']['prefix'] == '${local.staging_prefix}'
     assert _unq(_locals(INFRA/'modules'/'storage'/'main.tf')['staging_prefix']) == (
         '${join("/", compact([local.lake_prefix, "_staging"]))}/')
 
@@ -523,7 +534,7 @@ def test_hcl_storage_ecr_batch_guards():
     [rs] = jd['retry_strategy']
     assert [{k: _unq(v) for k, v in e.items() if not k.startswith('__')} for e in rs['evaluate_on_exit']] == [
         {'on_status_reason': 'Host EC2*', 'action': 'RETRY'}, {'on_reason': '*', 'action': 'EXIT'}]
-    for module in ('storage', 'ecr', 'batch'):
+    for module in ('storage', 'private_bucket', 'ecr', 'batch'):
         for name, v in _variables(INFRA/'modules'/module/'variables.tf').items():
             assert 'description' in v and 'type' in v, (module, name)
 

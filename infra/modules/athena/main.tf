@@ -4,7 +4,6 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
@@ -20,9 +19,9 @@ locals {
   lake_objects_arn     = "arn:${local.partition}:s3:::${join("/", compact([var.lake_bucket, local.lake_prefix, "*"]))}"
   results_bucket_name  = coalesce(var.results_bucket_name, "${var.name_prefix}-athena-results-${local.account_id}-${var.region}")
   results_prefix       = trim(var.results_prefix, "/")
-  results_location     = "s3://${aws_s3_bucket.results.bucket}/${local.results_prefix}/"
-  encryption_option    = var.create_kms_key ? "SSE_KMS" : "SSE_S3"
-  kms_key_arn          = var.create_kms_key ? aws_kms_key.results[0].arn : null
+  results_location     = "s3://${module.bucket.bucket}/${local.results_prefix}/"
+  encryption_option    = module.bucket.encryption_option
+  kms_key_arn          = module.bucket.kms_key_arn
   athena_workgroup_arn = "arn:${local.partition}:athena:${var.region}:${local.account_id}:workgroup/${var.workgroup_name}"
 
   tags = merge({ "ftm:component" = "athena" }, var.tags)
@@ -39,140 +38,81 @@ resource "aws_glue_catalog_database" "lake" {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-# Encryption of query results. SSE_KMS with a customer-managed key is the default: results are derived from
-# licensed data (WRDS, transcripts), and a key of our own lets its key policy / IAM decide who may decrypt them
-# (S3 read access alone is not enough), logs every use in CloudTrail, and is rotated yearly. S3 bucket keys keep
-# the KMS request cost low. The key policy is AWS's default one (the account's IAM policies decide; see the
-# query policy below). create_kms_key = false falls back to SSE_S3 (S3-managed keys, no KMS cost or policy).
-resource "aws_kms_key" "results" {
-  count = var.create_kms_key ? 1 : 0
+# Results bucket: private, encrypted, versioned, TLS only (modules/private_bucket, shared with the lake bucket);
+# results expire. Encryption of query results: SSE_KMS with a customer-managed key by default (see there why: results
+# are derived from licensed data too); the workgroup encrypts with the same key. create_kms_key = false: SSE_S3.
+module "bucket" {
+  source = "../private_bucket"
 
-  description             = "ftm: encrypts Athena query results of workgroup ${var.workgroup_name} (${local.results_bucket_name})"
-  enable_key_rotation     = true
-  deletion_window_in_days = var.kms_deletion_window_in_days
-  tags                    = local.tags
+  bucket_name                 = local.results_bucket_name
+  region                      = var.region
+  force_destroy               = var.results_bucket_force_destroy
+  create_kms_key              = var.create_kms_key
+  kms_alias_name              = "alias/${var.name_prefix}-athena-results"
+  kms_description             = "ftm: encrypts Athena query results of workgroup ${var.workgroup_name} (${local.results_bucket_name})"
+  kms_deletion_window_in_days = var.kms_deletion_window_in_days
+  tags                        = local.tags
 
-  #checkov:skip=CKV2_AWS_64:AWS's default key policy on purpose: the account's IAM policies decide (the query policy grants kms:Decrypt/GenerateDataKey on this key only); a hand-written key policy risks locking the account out and is not checkable here
-}
+  lifecycle_rules = [
+    {
+      id                              = "expire-query-results"
+      expiration_days                 = var.results_expiration_days
+      noncurrent_days                 = var.results_expiration_days
+      abort_incomplete_multipart_days = 1
+    },
+  ]
 
-resource "aws_kms_alias" "results" {
-  count = var.create_kms_key ? 1 : 0
-
-  name          = "alias/${var.name_prefix}-athena-results"
-  target_key_id = aws_kms_key.results[0].key_id
-}
-
-# ---------------------------------------------------------------------------------------------------------------
-# Results bucket: private, encrypted, versioned, TLS only; results expire.
-resource "aws_s3_bucket" "results" {
-  bucket        = local.results_bucket_name
-  force_destroy = var.results_bucket_force_destroy
-  tags          = local.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.region == data.aws_region.current.name
-      error_message = "var.region (${var.region}) differs from the AWS provider's region (${data.aws_region.current.name})."
-    }
-  }
-
+  # checkov's skips for the results bucket and its key (checkov applies a module block's skips to that call's resources):
   #checkov:skip=CKV_AWS_18:no server access logging for query results: they expire after results_expiration_days, the workgroup's query history records who ran what, and CloudTrail covers Athena calls
   #checkov:skip=CKV_AWS_144:no cross-region replication: query results are re-computable from the lake and expire anyway
   #checkov:skip=CKV2_AWS_62:no event notifications: nothing reacts to new query results (clients poll Athena for them)
+  #checkov:skip=CKV2_AWS_64:AWS's default key policy on purpose: the account's IAM policies decide (the query policy grants kms:Decrypt/GenerateDataKey on this key only); a hand-written key policy risks locking the account out and is not checkable here
 }
 
-resource "aws_s3_bucket_ownership_controls" "results" {
-  bucket = aws_s3_bucket.results.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced" # ACLs off: the bucket owner owns every result object
-  }
+# State written before the bucket moved into modules/private_bucket: moved, not destroyed and created again.
+moved {
+  from = aws_kms_key.results
+  to   = module.bucket.aws_kms_key.this
 }
 
-resource "aws_s3_bucket_public_access_block" "results" {
-  bucket = aws_s3_bucket.results.id
-
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
+moved {
+  from = aws_kms_alias.results
+  to   = module.bucket.aws_kms_alias.this
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "results" {
-  bucket = aws_s3_bucket.results.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = var.create_kms_key ? "aws:kms" : "AES256"
-      kms_master_key_id = local.kms_key_arn
-    }
-    bucket_key_enabled = var.create_kms_key
-  }
+moved {
+  from = aws_s3_bucket.results
+  to   = module.bucket.aws_s3_bucket.this
 }
 
-resource "aws_s3_bucket_versioning" "results" {
-  bucket = aws_s3_bucket.results.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
+moved {
+  from = aws_s3_bucket_ownership_controls.results
+  to   = module.bucket.aws_s3_bucket_ownership_controls.this
 }
 
-resource "aws_s3_bucket_lifecycle_configuration" "results" {
-  bucket = aws_s3_bucket.results.id
-
-  rule {
-    id     = "expire-query-results"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = var.results_expiration_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = var.results_expiration_days
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-
-  # Expiration needs versioning to be settled first (S3 rejects lifecycle rules while versioning changes).
-  depends_on = [aws_s3_bucket_versioning.results]
+moved {
+  from = aws_s3_bucket_public_access_block.results
+  to   = module.bucket.aws_s3_bucket_public_access_block.this
 }
 
-data "aws_iam_policy_document" "results_tls_only" {
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.results.arn,
-      "${aws_s3_bucket.results.arn}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.results
+  to   = module.bucket.aws_s3_bucket_server_side_encryption_configuration.this
 }
 
-resource "aws_s3_bucket_policy" "results" {
-  bucket = aws_s3_bucket.results.id
-  policy = data.aws_iam_policy_document.results_tls_only.json
+moved {
+  from = aws_s3_bucket_versioning.results
+  to   = module.bucket.aws_s3_bucket_versioning.this
+}
 
-  # S3 refuses a bucket policy while the public access block is being written.
-  depends_on = [aws_s3_bucket_public_access_block.results]
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.results
+  to   = module.bucket.aws_s3_bucket_lifecycle_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.results
+  to   = module.bucket.aws_s3_bucket_policy.this
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -209,10 +149,8 @@ resource "aws_athena_workgroup" "lake" {
   # moto (the tests' AWS) also needs at least one tag here: its ListTagsForResource fails on an untagged workgroup.
   tags = local.tags
 
-  depends_on = [
-    aws_s3_bucket_policy.results,
-    aws_s3_bucket_server_side_encryption_configuration.results,
-  ]
+  # The results bucket first, policy and encryption included.
+  depends_on = [module.bucket]
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -258,7 +196,7 @@ data "aws_iam_policy_document" "query" {
   statement {
     sid       = "ListLakeAndResults"
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-    resources = ["arn:${local.partition}:s3:::${var.lake_bucket}", aws_s3_bucket.results.arn]
+    resources = ["arn:${local.partition}:s3:::${var.lake_bucket}", module.bucket.arn]
   }
 
   statement {
@@ -275,7 +213,7 @@ data "aws_iam_policy_document" "query" {
       "s3:AbortMultipartUpload",
       "s3:ListMultipartUploadParts",
     ]
-    resources = ["${aws_s3_bucket.results.arn}/${local.results_prefix}/*"]
+    resources = ["${module.bucket.arn}/${local.results_prefix}/*"]
   }
 
   dynamic "statement" {

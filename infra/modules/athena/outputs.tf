@@ -25,7 +25,7 @@ output "workgroup_arn" {
 
 output "results_bucket" {
   description = "Name of the Athena query results bucket."
-  value       = aws_s3_bucket.results.bucket
+  value       = module.bucket.bucket
 }
 
 output "results_location" {

@@ -111,14 +111,9 @@ variable "create_kms_key" {
 }
 
 variable "kms_deletion_window_in_days" {
-  description = "Waiting period before a deleted KMS key is destroyed (7-30 days)."
+  description = "Waiting period before a deleted KMS key is destroyed (7-30 days; modules/private_bucket checks the range)."
   type        = number
   default     = 30
-
-  validation {
-    condition     = var.kms_deletion_window_in_days >= 7 && var.kms_deletion_window_in_days <= 30
-    error_message = "kms_deletion_window_in_days must be between 7 and 30."
-  }
 }
 
 variable "create_query_policy" {

@@ -1,11 +1,11 @@
 output "bucket" {
   description = "Name of the lake bucket."
-  value       = aws_s3_bucket.lake.bucket
+  value       = module.bucket.bucket
 }
 
 output "bucket_arn" {
   description = "ARN of the lake bucket."
-  value       = aws_s3_bucket.lake.arn
+  value       = module.bucket.arn
 }
 
 output "lake_prefix" {

@@ -10,13 +10,8 @@ variable "region" {
 }
 
 variable "bucket_name" {
-  description = "Name of the lake bucket to create (S3 bucket names are global: pick one nobody has)."
+  description = "Name of the lake bucket to create (S3 bucket names are global: pick one nobody has; a bare name, no s3:// and no prefix: modules/private_bucket checks it)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
-    error_message = "bucket_name must be a bare S3 bucket name (no s3:// and no prefix)."
-  }
 }
 
 variable "lake_prefix" {
@@ -70,14 +65,9 @@ variable "create_kms_key" {
 }
 
 variable "kms_deletion_window_in_days" {
-  description = "Waiting period before a deleted KMS key is destroyed (7-30 days)."
+  description = "Waiting period before a deleted KMS key is destroyed (7-30 days; modules/private_bucket checks the range)."
   type        = number
   default     = 30
-
-  validation {
-    condition     = var.kms_deletion_window_in_days >= 7 && var.kms_deletion_window_in_days <= 30
-    error_message = "kms_deletion_window_in_days must be between 7 and 30."
-  }
 }
 
 variable "force_destroy" {
