@@ -83,15 +83,15 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
 def map_specs(cfg: Config, q: str, map_run: str, manifest: dict) -> list[BatchSpec]:
     return [BatchSpec(cfg, q, map_run, i, ids, manifest['transcripts_run']) for i, ids in enumerate(manifest['batches'])]
 
-def seal_map(cfg: Config, lake: Lake, q: str, map_run: str) -> dict:
+def seal_map(cfg: Config, lake: Lake, q: str, map_run: str) -> tuple[dict, dict]:
     """Seal a map run whose batches are all finished (judged from its checkpoints, whichever executor ran them) and
-    return the seal: failed firms and summed stats. Its tables stay staged for the reduce run."""
+    return the seal (failed firms, summed stats) and the manifest. Its tables stay staged for the reduce run."""
     run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
     ck = run.checkpoints()
-    if 'sealed' in ck: return ck['sealed']
     if 'manifest' not in ck:
         raise LakeError(f"map run {map_run} of {q} has no manifest: it was never planned (start it with `ftm run`)")
     m = ck['manifest']
+    if 'sealed' in ck: return ck['sealed'], m
     st = map_state(ck, m['batches'], cfg.chunk_firms)
     if st['missing']:
         b = st['missing']
@@ -101,7 +101,7 @@ def seal_map(cfg: Config, lake: Lake, q: str, map_run: str) -> dict:
     sealed = dict(transcripts_run=m['transcripts_run'], batches=len(m['batches']), failures=st['failures'],
                   stats={**st['stats'], 'empty_calls': len(m.get('empty', []))})
     run.set_checkpoint('sealed', sealed)
-    return sealed
+    return sealed, m
 
 # %% ../nbs/16_pipeline.ipynb #01fc0435
 def sentiment_tables(cfg: Config, red, sentences, transcripts, firms, q: str, progress=None) -> tuple[dict, dict]:
@@ -129,8 +129,7 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     reduce_run, T = f"{map_run}-reduce", dict(stages or {})
     if (done := lake.run(reduce_run, q)) is not None: return RunResult.from_run(done)
     t0 = time.perf_counter()
-    sealed = seal_map(cfg, lake, q, map_run)
-    manifest = lake.start_run(q, run_id=map_run, kind='map', resume=True).checkpoints()['manifest']
+    sealed, manifest = seal_map(cfg, lake, q, map_run)
     tr_run, failures, mstats = manifest['transcripts_run'], sealed.get('failures', []), sealed.get('stats', {})
     for k in ('embed_s', 'topics_s', 'naming_s'): T[f"map.{k[:-2]} (worker-s)"] = mstats.get(k, 0.0)   # summed over workers
     topics = lake.read('topics', q, run_id=map_run)
