@@ -14,7 +14,7 @@ from .config import EmbedConfig
 # %% auto #0
 __all__ = ['MINILM', 'KEY', 'ROW_GROUP', 'EmbedError', 'model_id', 'model_source', 'cpu_has_bf16', 'resolve_device',
            'resolve_precision', 'available_cpus', 'load_model', 'token_lengths', 'length_batches', 'Embedder',
-           'cache_schema', 'text_keys', 'EmbeddingCache', 'embed_texts', 'group_context', 'embed_groups']
+           'cache_schema', 'text_keys', 'EmbeddingCache', 'group_context', 'embed_texts']
 
 # %% ../nbs/10_embed.ipynb #16a05d34
 class EmbedError(RuntimeError): "The embedding model cannot be loaded or used."
@@ -306,16 +306,22 @@ class EmbeddingCache:
         return path
 
 # %% ../nbs/10_embed.ipynb #defd75cc
+def group_context(texts: list[str]) -> str:
+    "A digest of a group's distinct texts: part of its cache keys, so a hit returns vectors made from the same group."
+    return hashlib.sha1('\x00'.join(sorted(set(texts))).encode()).hexdigest()
+
 def embed_texts(texts, embedder: Embedder, cache: EmbeddingCache | None = None,
-                progress: bool | None = None) -> tuple[np.ndarray, dict]:
-    "Vectors (n, dim) for `texts` (raw sentences), in order, and stats {n, unique, cache_hits, embedded, seconds}."
+                progress: bool | None = None, group: bool = False) -> tuple[np.ndarray, dict]:
+    """Vectors (n, dim) for `texts` (raw sentences), in order, and stats {n, unique, cache_hits, embedded, seconds}.
+    `group=True`: the texts are one group whose cache keys carry its digest (see below), so the cache serves only
+    vectors this same group made, never another group's."""
     t0 = time.perf_counter()
     texts = _as_list(texts)
     if cache is not None and cache.vectors_id != embedder.vectors_id:
         raise EmbedError(f"the cache holds {cache.vectors_id!r} vectors but the embedder makes {embedder.vectors_id!r}: "
                          "open the cache with embedder.vectors_id")
     if cache is not None: cache.refresh()   # parts that parallel workers wrote since we opened it
-    keys = text_keys(texts, embedder.vectors_id)
+    keys = text_keys(texts, f"{embedder.vectors_id}\x00{group_context(texts)}" if group else embedder.vectors_id)
     uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     found, hits = cache.get(uniq) if cache is not None else (np.zeros(len(uniq), bool), None)
     todo = np.flatnonzero(~found)
@@ -330,40 +336,3 @@ def embed_texts(texts, embedder: Embedder, cache: EmbeddingCache | None = None,
     stats = dict(n=len(texts), unique=len(uniq), cache_hits=int(found.sum()), embedded=len(todo),
                  seconds=round(time.perf_counter() - t0, 3))
     return vecs[inverse.reshape(-1)], stats
-
-# %% ../nbs/10_embed.ipynb #f5b2d0e3
-def group_context(texts: list[str]) -> str:
-    "A digest of a group's distinct texts: part of its cache keys, so a hit returns vectors made from the same group."
-    return hashlib.sha1('\x00'.join(sorted(set(texts))).encode()).hexdigest()
-
-def embed_groups(groups: list, embedder: Embedder, cache: EmbeddingCache | None = None,
-                 progress: bool | None = None) -> tuple[list[np.ndarray], dict]:
-    "Vectors for each group of texts (a chunk of firms), each group embedded on its own; stats as `embed_texts`."
-    t0 = time.perf_counter()
-    groups = [_as_list(g) for g in groups]
-    if cache is not None and cache.vectors_id != embedder.vectors_id:
-        raise EmbedError(f"the cache holds {cache.vectors_id!r} vectors but the embedder makes {embedder.vectors_id!r}: "
-                         "open the cache with embedder.vectors_id")
-    if cache is not None: cache.refresh()
-    plan = []                                        # per group: distinct texts, their keys, inverse index
-    for g in groups:
-        uniq, inverse = np.unique(np.array(g, dtype=object), return_inverse=True) if g else (np.array([], dtype=object), np.zeros(0, int))
-        keys = text_keys(list(uniq), f"{embedder.vectors_id}\x00{group_context(g)}")
-        plan.append((list(uniq), keys, inverse.reshape(-1)))
-    all_keys = np.concatenate([k for _, k, _ in plan]) if plan else np.empty(0, 'S20')
-    found, hits = cache.get(all_keys) if cache is not None and len(all_keys) else (np.zeros(len(all_keys), bool), None)
-    out, new_keys, new_vecs, at, hit_at = [], [], [], 0, np.cumsum(found) - 1
-    dim = hits.shape[1] if found.any() else None
-    for uniq, keys, inverse in plan:
-        sl = slice(at, at + len(keys)); at += len(keys)
-        if not uniq: out.append(np.empty((0, dim or (cache.dim if cache is not None and cache.dim else embedder.dim)), np.float32)); continue
-        if found[sl].all(): vecs = hits[hit_at[sl]]
-        else:                                        # any miss: the whole group, so its vectors come from one call
-            vecs = embedder.encode(uniq, progress=False)
-            new_keys.append(keys); new_vecs.append(vecs)
-        out.append(vecs[inverse])
-    if cache is not None and new_keys: cache.put(np.concatenate(new_keys), np.concatenate(new_vecs))
-    n_new = sum(len(k) for k in new_keys)
-    stats = dict(n=sum(map(len, groups)), unique=len(all_keys), cache_hits=len(all_keys) - n_new, embedded=n_new,
-                 seconds=round(time.perf_counter() - t0, 3))
-    return out, stats

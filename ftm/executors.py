@@ -120,19 +120,20 @@ _STATS = ('embed_s', 'topics_s', 'naming_s', 'sentences', 'embedded', 'cache_hit
 def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> BatchResult:
     """Run one batch of the map step into the (unpublished) run `spec.run_id`; safe to call again after a crash.
     `log`, if given, is called with a dict after each chunk (the Batch worker prints them as JSON lines)."""
-    from ftm.embed import EmbeddingCache, embed_groups
+    from ftm.embed import EmbeddingCache, embed_texts
     from ftm.topics import fit_firm
     from ftm.naming import get_namer
     cfg, q = spec.cfg, spec.quarter
     lake = Lake.from_config(cfg)
     run = lake.start_run(q, run_id=spec.run_id, kind='map', resume=True)
-    done = run.checkpoints()
     res, ex = BatchResult(spec.batch), cfg.executor
     chunks = chunks_of(spec.firm_ids, cfg.chunk_firms)
-    todo = [(c, ids) for c, ids in enumerate(chunks) if chunk_key(spec.batch, c) not in done]
-    res.skipped_chunks = len(chunks) - len(todo)
-    for c, ids in enumerate(chunks):
-        if (c, ids) not in todo: res.failures += done[chunk_key(spec.batch, c)].get('failures', [])
+    # this batch's own checkpoints only: with hundreds of Batch children, listing the whole run's would be N^2 reads
+    keys = [chunk_key(spec.batch, c) for c in range(len(chunks))]
+    done = {k: v for k in keys if (v := lake.checkpoint(q, spec.run_id, k)) is not None}
+    todo = [(c, ids) for c, ids in enumerate(chunks) if keys[c] not in done]
+    res.skipped_chunks = len(done)
+    for ck in done.values(): res.failures += ck.get('failures', [])
     if log: log(dict(event='batch_start', batch=spec.batch, firms=len(spec.firm_ids), chunks=len(chunks),
                      chunks_done=res.skipped_chunks))
     if not todo: return res
@@ -152,7 +153,7 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> Batch
         t0 = time.perf_counter()
         # the chunk is one group: its vectors depend on its own sentences only (nbs/10_embed), not on which chunks
         # ran before it or what they left in the cache
-        (vecs,), es = embed_groups([part['raw_text'].to_pylist()], embedder, cache, progress=False)
+        vecs, es = embed_texts(part['raw_text'].to_pylist(), embedder, cache, progress=False, group=True)
         st.update(embed_s=time.perf_counter() - t0, embedded=es['embedded'], cache_hits=es['cache_hits'], sentences=part.num_rows)
         t0, sents, tops, fails = time.perf_counter(), [], [], []
         for i, f in enumerate(ids):

@@ -108,7 +108,7 @@ def ensure_ingested(cfg: Config, lake: Lake, progress: bool | None = None) -> In
         if src and m.get('source') == cfg.source and m.get('text') == text_settings(cfg):
             return Ingested(src[-1].run_id, True, dict(m.get('extra') or {}))
     if cfg.run_id is not None:   # a resumed run whose staged ingest finished (its last checkpoint): reuse it
-        done = lake.get_json(f"{lake.staging_dir(q, cfg.run_id)}/checkpoints/ingest.json")
+        done = lake.checkpoint(q, cfg.run_id, 'ingest')
         if done is not None and done.get('text') == text_settings(cfg): return Ingested(cfg.run_id, False, done.get('extra') or {})
     r = ingest_quarter(cfg, lake, progress=progress, publish=False)
     return Ingested(r.run_id, False, r.extra)

@@ -66,9 +66,7 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
     """The map run's manifest, written once: its batches, the transcripts run they read and what the reduce needs to
     know. A resumed run and every AWS Batch worker read the same one; the run's settings (`Config.portable`, no
     secrets) are stored beside it, so the workers run with the submitter's settings."""
-    run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
-    ck = run.checkpoints()
-    if 'manifest' in ck: return ck['manifest']
+    if (m := lake.checkpoint(q, map_run, 'manifest')) is not None: return m
     # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
     f = lake.read('firms', q, run_id=ing.run_id, columns=['firm_id', 'n_sentences_kept']).to_pylist()
     kept = {r['firm_id']: r['n_sentences_kept'] for r in f if r['n_sentences_kept'] > 0}
@@ -76,6 +74,7 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
     manifest = dict(batches=plan_batches(list(kept), cfg.executor.batch_firms, workers, weights=kept),
                     transcripts_run=ing.run_id, transcripts_published=ing.published, ingest=ing.extra,
                     empty=sorted(r['firm_id'] for r in f if r['n_sentences_kept'] == 0))
+    run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
     run.set_checkpoint('config', cfg.portable())
     run.set_checkpoint('manifest', manifest)          # last: a manifest means the plan is complete
     return manifest
@@ -86,12 +85,12 @@ def map_specs(cfg: Config, q: str, map_run: str, manifest: dict) -> list[BatchSp
 def seal_map(cfg: Config, lake: Lake, q: str, map_run: str) -> tuple[dict, dict]:
     """Seal a map run whose batches are all finished (judged from its checkpoints, whichever executor ran them) and
     return the seal (failed firms, summed stats) and the manifest. Its tables stay staged for the reduce run."""
+    if (sealed := lake.checkpoint(q, map_run, 'sealed')) is not None: return sealed, lake.checkpoint(q, map_run, 'manifest')
     run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
-    ck = run.checkpoints()
+    ck = run.checkpoints()                            # every chunk's: the seal is judged from all of them
     if 'manifest' not in ck:
         raise LakeError(f"map run {map_run} of {q} has no manifest: it was never planned (start it with `ftm run`)")
     m = ck['manifest']
-    if 'sealed' in ck: return ck['sealed'], m
     st = map_state(ck, m['batches'], cfg.chunk_firms)
     if st['missing']:
         b = st['missing']
@@ -204,7 +203,7 @@ def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: 
         res = RunResult.from_run(info)
         res.stages = {**T, 'batch (map + reduce)': time.perf_counter() - t0, **res.stages}
         return res
-    if 'sealed' not in lake.start_run(q, run_id=map_run, kind='map', resume=True).checkpoints():   # else resume at reduce
+    if lake.checkpoint(q, map_run, 'sealed') is None:           # else resume at reduce
         executor.run(map_specs(cfg, q, map_run, manifest), progress=progress)
     T['map'] = time.perf_counter() - t0
     return reduce_and_publish(cfg, lake, q, map_run, progress, stages=T)

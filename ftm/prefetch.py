@@ -79,7 +79,7 @@ def unfinished_prefetch(lake: Lake, quarter, source: str | None = None) -> list[
     q, found = str(Quarter.parse(quarter)), []
     for r in lake.staged_runs(q):
         if r.get('kind') != 'prefetch': continue
-        plan = lake.get_json(f"{lake.staging_dir(q, r['run_id'])}/checkpoints/plan.json")
+        plan = lake.checkpoint(q, r['run_id'], 'plan')
         if plan is None or (source is not None and plan.get('source') != source): continue
         found.append(r['run_id'])
     return found

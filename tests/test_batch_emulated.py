@@ -106,8 +106,7 @@ def test_batch_run_equals_local(aws, tmp_path):
     from ftm.lake import Lake
     from ftm.config import load_config
     lake = Lake.from_config(load_config(env=sub_env))
-    sub = lake.get_json(f"{lake.staging_dir(Q, RUN)}/checkpoints/batch.json")
-    manifest = lake.get_json(f"{lake.staging_dir(Q, RUN)}/checkpoints/manifest.json")
+    sub, manifest = lake.checkpoint(Q, RUN, 'batch'), lake.checkpoint(Q, RUN, 'manifest')
     assert sub['size'] == len(manifest['batches']) == 3 and [len(b) for b in manifest['batches']] == [2, 2, 2]
     batch = PlayBatch(env)
     mj, rj = batch.job(sub['jobs']['map']), batch.job(sub['jobs']['reduce'])
@@ -116,7 +115,8 @@ def test_batch_run_equals_local(aws, tmp_path):
     assert f"/{out['batch_map_job_definition']}:" in mj['jobDefinition'] and f"/{out['batch_reduce_job_definition']}:" in rj['jobDefinition']
 
     # 2. the array children; child 1 loses its host in the middle of chunk 1, after chunk 0's checkpoint
-    ck = lambda b, c: f"{lake.staging_dir(Q, RUN)}/checkpoints/map-b{b:04d}-c{c:04d}.json"
+    from ftm.executors import chunk_key
+    ck = lambda b, c: lake.checkpoint_path(Q, RUN, chunk_key(b, c))
     for i in (0, 2):
         c = batch.start(mj['jobId'], i, 1)
         so, se = c.communicate(timeout=600)

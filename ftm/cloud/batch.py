@@ -5,12 +5,12 @@
 # %% ../../nbs/41_batch.ipynb #b82a5ab5
 from __future__ import annotations
 import re, time, datetime as dt
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from typing import Callable
 from tqdm.auto import tqdm
 from ..config import Config, BatchConfig
 from ..lake import Lake, LakeError
-from ..executors import BatchFailed, BatchResult, chunk_key, chunks_of, map_state
+from ..executors import BatchFailed
 
 # %% auto #0
 __all__ = ['ACTIVE', 'MAX_ARRAY', 'batch_client', 'job_name', 'Submission', 'array_counts', 'status_line', 'BatchExecutor',
@@ -80,8 +80,7 @@ class BatchExecutor:
         "Submit the map array job (and the reduce job after it); store their ids with the map run."
         if not 1 <= n_batches <= MAX_ARRAY:
             raise LakeError(f"{n_batches} batches: an AWS Batch array holds 1 to {MAX_ARRAY}; raise executor.batch_firms")
-        run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
-        if (prev := run.checkpoints().get('batch')) is not None:
+        if (prev := lake.checkpoint(q, map_run, 'batch')) is not None:
             old = Submission(**prev)
             busy = {r: j['status'] for r, j in self.describe(old).items() if j['status'] in ACTIVE}
             if busy: raise LakeError(f"run {map_run} of {q} still has active AWS Batch jobs ("
@@ -99,7 +98,7 @@ class BatchExecutor:
                 jobDefinition=self.cfg.reduce_job_definition, parameters=params, tags=tags, propagateTags=True,
                 dependsOn=[{'jobId': jobs['map']}])['jobId']
         sub = Submission(q, map_run, jobs, n_batches, dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds'))
-        run.set_checkpoint('batch', asdict(sub))
+        lake.start_run(q, run_id=map_run, kind='map', resume=True).set_checkpoint('batch', asdict(sub))
         return sub
 
     def failed_children(self, sub: Submission, lake: Lake, limit: int = 20) -> list[str]:
@@ -113,12 +112,11 @@ class BatchExecutor:
                 if not (tok := page.get('nextToken')): break
         else: ids = [m]
         jobs = [j for k in range(0, min(len(ids), limit), 100) for j in self.client.describe_jobs(jobs=ids[k:min(k+100, limit)])['jobs']]
-        ck = lake.start_run(sub.quarter, run_id=sub.run_id, kind='map', resume=True).checkpoints()
         lines = []
         for j in sorted(jobs, key=lambda j: (j.get('arrayProperties') or {}).get('index', 0)):
             b = (j.get('arrayProperties') or {}).get('index', 0)
             c = j.get('container') or {}
-            own = (ck.get(f"error-b{b:04d}") or {}).get('cause')
+            own = (lake.checkpoint(sub.quarter, sub.run_id, f"error-b{b:04d}") or {}).get('cause')
             lines.append(f"batch {b} (job {j['jobId']}, {len(j.get('attempts') or [])} attempts): exit {c.get('exitCode', '?')}; "
                          f"{j.get('statusReason', '')}" + (f"; {c['reason']}" if c.get('reason') else '')
                          + (f"; worker: {own}" if own else '')
@@ -141,7 +139,7 @@ class BatchExecutor:
                 last = jobs.get('reduce', jobs['map'])
                 if last['status'] == 'FAILED':
                     c = last.get('container') or {}
-                    own = lake.start_run(sub.quarter, run_id=sub.run_id, kind='map', resume=True).checkpoints().get('error-reduce') or {}
+                    own = lake.checkpoint(sub.quarter, sub.run_id, 'error-reduce') or {}
                     raise BatchFailed(f"the reduce job {last['jobId']} of run {sub.run_id} failed: exit {c.get('exitCode', '?')}; "
                                       f"{last.get('statusReason', '')}" + (f"; worker: {own['cause']}" if own.get('cause') else '')
                                       + (f"; log {self.cfg.log_group} {c['logStreamName']}" if c.get('logStreamName') else ''))
@@ -158,26 +156,10 @@ class BatchExecutor:
         "Terminate the run's jobs (children of an array go with their parent)."
         for i in sub.jobs.values(): self.client.terminate_job(jobId=i, reason=reason)
 
-    def run(self, specs: list, progress: bool | None = None) -> list[BatchResult]:
-        "The `LocalExecutor` interface: the map batches only, as one array job; results read back from the checkpoints."
-        if not specs: return []
-        s0 = specs[0]
-        lake = Lake.from_config(s0.cfg)
-        sub = self.submit(s0.cfg, lake, s0.quarter, s0.run_id, len(specs), reduce=False)
-        self.follow(sub, lake, progress)
-        ck = lake.start_run(s0.quarter, run_id=s0.run_id, kind='map', resume=True).checkpoints()
-        out = []
-        for s in specs:
-            st = map_state(ck, [[] for _ in range(s.batch)] + [s.firm_ids], s0.cfg.chunk_firms)
-            if st['missing']: raise BatchFailed(f"AWS Batch reports batch {s.batch} of run {s.run_id} succeeded, but its "
-                                                "checkpoints are not all in the lake: check the job definition's lake")
-            out.append(BatchResult(s.batch, len(s.firm_ids), 0, st['failures'], st['stats']))
-        return out
-
 # %% ../../nbs/41_batch.ipynb #67e2e529
 def attach(cfg: Config, lake: Lake, q: str, map_run: str, client=None) -> tuple[BatchExecutor, Submission]:
     "The executor and submission of a run submitted earlier (for `ftm batch status`)."
-    rec = lake.get_json(f"{lake.staging_dir(q, map_run)}/checkpoints/batch.json")
+    rec = lake.checkpoint(q, map_run, 'batch')
     if rec is None:
         raise LakeError(f"run {map_run} of {q} was not submitted to AWS Batch from lake {cfg.lake} "
                         f"(`ftm lake ls` lists the runs; submit with `ftm run --executor batch`)")

@@ -8,11 +8,10 @@ import json, os, sys, signal, threading, datetime as dt
 from dataclasses import dataclass
 from typing import Literal, TextIO
 from ..config import Config, ConfigError, load_config
-from ..lake import Lake, LakeError
-from ..quarters import Quarter
+from ..lake import Lake
 
 # %% auto #0
-__all__ = ['EXIT_BAD_INPUT', 'EXIT_BREAKER', 'EXIT_ERROR', 'EXIT_SIGTERM', 'BatchContext', 'JsonLog', 'WorkerError', 'staged',
+__all__ = ['EXIT_BAD_INPUT', 'EXIT_BREAKER', 'EXIT_ERROR', 'EXIT_SIGTERM', 'BatchContext', 'JsonLog', 'WorkerError',
            'worker_config', 'Terminated', 'work']
 
 # %% ../../nbs/40_worker.ipynb #ee67326f
@@ -43,17 +42,13 @@ class JsonLog:
 # %% ../../nbs/40_worker.ipynb #f67bc705
 class WorkerError(RuntimeError): "The worker cannot start: bad input (exit status 2)."
 
-def staged(lake: Lake, q: str, run_id: str, key: str) -> dict | None:
-    "A checkpoint of a staged run, read without opening a writer."
-    return lake.get_json(f"{lake.staging_dir(q, run_id)}/checkpoints/{key}.json")
-
 def worker_config(env, lake: str | None = None, quarter: str | None = None, run_id: str | None = None) -> tuple[Config, Lake, dict]:
     "The worker's config, its lake, and the map run's manifest."
     first = load_config(env=env, lake=lake, quarter=quarter, run_id=run_id)
     if not first.run_id: raise WorkerError("no run id: pass --run-id (job parameter run_id) or set FTM_RUN_ID")
     q = str(first.q)
     lk = Lake.from_config(first)
-    stored, manifest = staged(lk, q, first.run_id, 'config'), staged(lk, q, first.run_id, 'manifest')
+    stored, manifest = lk.checkpoint(q, first.run_id, 'config'), lk.checkpoint(q, first.run_id, 'manifest')
     if stored is None or manifest is None:
         raise WorkerError(f"map run {first.run_id} of {q} was not planned in lake {first.lake}: no stored settings or manifest "
                           f"(submit quarters with `ftm run --executor batch`, which plans the run first)")
@@ -81,9 +76,10 @@ def work(step: Literal['map', 'reduce'], lake: str | None = None, quarter: str |
     env, out = os.environ if env is None else env, out or sys.stdout
     if handle_sigterm and threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _on_sigterm)
     lk = cfg = None
+    ctx, log = BatchContext(), JsonLog(out, step=step)
     try:
         ctx = BatchContext.from_env(env)
-        log = JsonLog(out, step=step, index=ctx.index if step == 'map' else None, attempt=ctx.attempt, job_id=ctx.job_id)
+        log.fields.update(index=ctx.index if step == 'map' else None, attempt=ctx.attempt, job_id=ctx.job_id)
         cfg, lk, manifest = worker_config(env, lake, quarter, run_id)
         q, rid = str(cfg.q), cfg.run_id
         log.fields.update(quarter=q, run_id=rid)
@@ -109,8 +105,7 @@ def work(step: Literal['map', 'reduce'], lake: str | None = None, quarter: str |
     except (WorkerError, ConfigError) as e: cause, code = str(e), EXIT_BAD_INPUT
     except Exception as e: cause, code = f"{type(e).__name__}: {e}", EXIT_ERROR
     cause = ' '.join(str(cause).split())          # one line: Batch and CloudWatch show the first line
-    try: log('failed', level='error', cause=cause, exit_status=code)
-    except NameError: out.write(json.dumps(dict(event='failed', level='error', cause=cause, exit_status=code)) + '\n')
+    log('failed', level='error', cause=cause, exit_status=code)
     print(f"ftm worker {step}: {cause}", file=sys.stderr)
     if lk is not None and cfg is not None and cfg.run_id and code != EXIT_BAD_INPUT:
         _record_error(lk, str(cfg.q), cfg.run_id, f"error-b{ctx.index:04d}" if step == 'map' else 'error-reduce', ctx, cause)

@@ -282,7 +282,7 @@ class RunWriter:
         if not isinstance(value, dict): raise LakeError(f"checkpoint {key!r}: the value must be a dict")
         try: data = json.dumps(value, sort_keys=True).encode()
         except TypeError as e: raise LakeError(f"checkpoint {key!r} is not JSON ({e}): store strings and numbers") from None
-        self.lake._put(f"{self.dir}/checkpoints/{key}.json", data)
+        self.lake._put(self.lake.checkpoint_path(self.quarter, self.run_id, key), data)
 
     def checkpoints(self) -> dict[str, dict]:
         "All checkpoints of this run, by key."
@@ -355,6 +355,15 @@ def start_run(self: Lake, quarter, run_id: str | None = None, kind: str | None =
     rec = dict(run_id=run_id, quarter=q, kind=kind or 'run', created_at=_now())
     self._put(rec_path, json.dumps(rec).encode())
     return RunWriter(self, q, run_id, rec['kind'], rec['created_at'])
+
+@patch
+def checkpoint_path(self: Lake, quarter, run_id: str, key: str) -> str:
+    return f"{self.staging_dir(quarter, run_id)}/checkpoints/{key}.json"
+
+@patch
+def checkpoint(self: Lake, quarter, run_id: str, key: str) -> dict | None:
+    "One checkpoint of a staged run, or None, read without opening a writer (a reader, or another process's run)."
+    return self.get_json(self.checkpoint_path(quarter, run_id, key))
 
 @patch
 def staged_parts(self: Lake, quarter, run_id: str) -> dict[str, list[str]]:
