@@ -53,6 +53,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'ftm.config': { 'ftm.config.AthenaConfig': ('config.html#athenaconfig', 'ftm/config.py'),
                             'ftm.config.BatchConfig': ('config.html#batchconfig', 'ftm/config.py'),
                             'ftm.config.CatalogConfig': ('config.html#catalogconfig', 'ftm/config.py'),
+                            'ftm.config.CloudConfig': ('config.html#cloudconfig', 'ftm/config.py'),
                             'ftm.config.Config': ('config.html#config', 'ftm/config.py'),
                             'ftm.config.Config._q': ('config.html#config._q', 'ftm/config.py'),
                             'ftm.config.Config.portable': ('config.html#config.portable', 'ftm/config.py'),

@@ -14,7 +14,7 @@ from .quarters import Quarter
 # %% auto #0
 __all__ = ['SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig', 'ThemesConfig', 'ExecutorConfig',
            'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig', 'AthenaConfig', 'BatchConfig',
-           'LineageConfig', 'Config', 'ConfigError', 'read_config_file', 'env_layer', 'load_config']
+           'CloudConfig', 'LineageConfig', 'Config', 'ConfigError', 'read_config_file', 'env_layer', 'load_config']
 
 # %% ../nbs/01_config.ipynb #40878e98
 class _Section(BaseModel):
@@ -201,6 +201,24 @@ class BatchConfig(_Section):
     poll_s: float = Field(15.0, gt=0, description="seconds between job status polls")
     max_attempts: int = Field(10, ge=1, description="boto3 attempts per Batch API call (adaptive retry mode)")
 
+class CloudConfig(_Section):
+    "Many quarters on AWS Step Functions (`ftm cloud`, runs/cloud.ipynb; infra/modules/step_functions). The `llm_*`, "
+    "`max_concurrency` and `health_*` values are the defaults of the state machine's GenerateQuarters Lambda (Terraform "
+    "sets them in its environment); an execution's input may override them."
+    state_machine_arn: str | None = Field(None, description="the multi-quarter state machine (terraform output state_machine_arn)")
+    region: str | None = Field(None, description="AWS region [default: the AWS config chain]")
+    endpoint_url: str | None = Field(None, description="Step Functions endpoint (tests)")
+    ecs_endpoint_url: str | None = Field(None, description="ECS endpoint (tests)")
+    max_concurrency: int = Field(2, ge=1, le=40, description="quarters in flight at once: 2 lets quarter N+1's map overlap quarter N's reduce")
+    llm_tasks: int = Field(1, ge=0, le=16, description="vLLM tasks kept warm during an execution; 0: no vLLM (keyword naming)")
+    llm_base_url: str | None = Field(None, description="the vLLM service's OpenAI-compatible URL (internal load balancer), for the reduce jobs")
+    llm_health_url: str | None = Field(None, description="vLLM's /health through the same load balancer")
+    llm_cluster: str | None = Field(None, description="ECS cluster of the vLLM service (`ftm cloud stop` scales it to 0)")
+    llm_service: str | None = Field(None, description="ECS service of vLLM")
+    health_wait_s: int = Field(30, ge=1, le=3600, description="seconds between vLLM health checks")
+    health_max_checks: int = Field(40, ge=1, le=1000, description="give up (and start no quarter) after this many unhealthy checks")
+    poll_s: float = Field(10.0, gt=0, description="seconds between execution history polls (`ftm cloud status --follow`)")
+
 class LineageConfig(_Section):
     "Linking each quarter's themes to the previous quarter's (see nbs/21_lineage)."
     min_score: float = Field(0.5, ge=0, le=1, description="a link needs at least this combined score")
@@ -231,6 +249,7 @@ class Config(_Section):
     athena: AthenaConfig = AthenaConfig()
     lineage: LineageConfig = LineageConfig()
     batch: BatchConfig = BatchConfig()
+    cloud: CloudConfig = CloudConfig()
 
     @field_validator('quarter')
     @classmethod
