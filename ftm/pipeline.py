@@ -14,8 +14,8 @@ from .ingest import ensure_ingested, run_props
 from .executors import LocalExecutor, BatchSpec, BatchFailed, plan_batches, resolve_workers, map_state
 
 # %% auto #0
-__all__ = ['RunResult', 'plan_map', 'map_specs', 'seal_map', 'sentiment_tables', 'reduce_and_publish', 'make_executor',
-           'run_quarter']
+__all__ = ['RunResult', 'plan_map', 'plan_quarter', 'map_specs', 'seal_map', 'sentiment_tables', 'reduce_and_publish',
+           'make_executor', 'run_quarter']
 
 # %% ../nbs/16_pipeline.ipynb #4c772a14
 @dataclass
@@ -78,6 +78,12 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
     run.set_checkpoint('config', cfg.portable())
     run.set_checkpoint('manifest', manifest)          # last: a manifest means the plan is complete
     return manifest
+
+def plan_quarter(cfg: Config, lake: Lake, map_run: str, progress: bool | None = None) -> dict:
+    """Ingest the quarter if it has no usable transcripts, then plan the map run `map_run`; returns its manifest.
+    The first half of `run_quarter`, and all that the state machine's PartitionFirms Lambda does (nbs/42_lambdas)."""
+    ing = ensure_ingested(cfg.model_copy(update={'run_id': f"{map_run}-ingest"}), lake, progress=progress)
+    return plan_map(cfg, lake, str(cfg.q), ing, map_run)
 
 def map_specs(cfg: Config, q: str, map_run: str, manifest: dict) -> list[BatchSpec]:
     return [BatchSpec(cfg, q, map_run, i, ids, manifest['transcripts_run']) for i, ids in enumerate(manifest['batches'])]
@@ -188,14 +194,14 @@ def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: 
     if lake.run(reduce_run, q) is not None:
         raise LakeError(f"run {map_run} of {q} is already complete: `ftm lake history --quarter {q}` shows it; start a new run")
     t0 = time.perf_counter()
-    ing = ensure_ingested(cfg.model_copy(update={'run_id': f"{map_run}-ingest"}), lake, progress=progress)
-    manifest = plan_map(cfg, lake, q, ing, map_run)
+    manifest = plan_quarter(cfg, lake, map_run, progress)
     T['ingest'] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if getattr(executor, 'remote', False):
         sub = executor.submit(cfg, lake, q, map_run, len(manifest['batches']))
         if executor.detach:
-            return RunResult(q, cfg.source, ing.run_id, map_run, reduce_run, status='submitted', jobs=sub.jobs, ingest=ing.extra)
+            return RunResult(q, cfg.source, manifest['transcripts_run'], map_run, reduce_run, status='submitted',
+                             jobs=sub.jobs, ingest=manifest.get('ingest', {}))
         executor.follow(sub, lake, progress=progress)
         if (info := lake.run(reduce_run, q)) is None:
             raise LakeError(f"AWS Batch reports the reduce job {sub.jobs['reduce']} succeeded, but run {reduce_run} of {q} is "
