@@ -46,7 +46,7 @@ check-sync: setup
 	  echo "The package was out of sync with its notebooks, or a notebook was not clean: review and commit."; \
 	  git status --porcelain -- ftm nbs runs; exit 1; fi
 
-test: setup check-sync .venv-checkov
+test: setup check-sync .venv-checkov tests/asl/node_modules/.installed
 	HF_HUB_OFFLINE=1 $(BIN)/python tests/run_all.py
 
 # checkov (static analysis of infra/, tests/test_infra_checkov.py) pins boto3 1.35, so it gets a venv of its own,
@@ -63,6 +63,12 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/pip install -q -r requirements/checkov.txt
 	rm -f $(CHECKOV_VENV)/.installed-*
 	touch $(CHECKOV_STAMP)
+
+# asl-validator (npm) lints infra/state_machines/*.asl.json in tests/test_state_machine.py; installed from the lock file.
+tests/asl/node_modules/.installed: tests/asl/package.json tests/asl/package-lock.json
+	@command -v npm >/dev/null || { echo "need node and npm (node 20) for asl-validator"; exit 1; }
+	cd tests/asl && npm ci --no-audit --no-fund --silent
+	touch $@
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/quarter.py --data ../shared/data/maec/transcripts.parquet --quarter 2016Q2
