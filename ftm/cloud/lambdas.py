@@ -170,7 +170,8 @@ def record_quarter(event: dict, env=None) -> dict:
     else:
         causes = _worker_causes(lake, q, run_id)
         rec['error'] = failure_line(event.get('error')) + ''.join(f" | worker {c}" for c in causes)
-    rec['record'] = lake.put_record(q, run_id, json.dumps(rec, indent=1).encode(), suffix=RECORD_SUFFIX)
+    path = lake.put_record(q, run_id, json.dumps(rec, indent=1).encode(), suffix=RECORD_SUFFIX)
+    rec['record'] = lake.uri + path[len(lake.root):]           # a URI (s3://...), not the filesystem's path
     return rec
 
 # %% ../../nbs/42_lambdas.ipynb #cafa5346
