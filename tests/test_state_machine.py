@@ -71,13 +71,14 @@ def aws(monkeypatch):
 class Fleet:
     """Lambda answers for a run of `quarters`, keeping what a test asserts: quarters in flight at once, the vLLM
     service's desired count while health was checked."""
-    def __init__(self, session, quarters, healthy_after=2, llm_tasks=1, size=lambda q: 3, delay=0.3):
-        self.session, self.quarters, self.healthy_after, self.llm_tasks, self.size, self.delay = \
-            session, quarters, healthy_after, llm_tasks, size, delay
+    def __init__(self, session, quarters, healthy_after=2, llm_tasks=1, size=lambda q: 3, delay=0.3, published=()):
+        self.session, self.quarters, self.healthy_after, self.llm_tasks, self.size, self.delay, self.published = \
+            session, quarters, healthy_after, llm_tasks, size, delay, set(published)
         self.lock, self.active, self.max_active, self.health_checks, self.desired_seen = threading.Lock(), set(), 0, 0, []
 
     def generate_quarters(self, p):
-        return dict(quarters=[dict(quarter=q, run_id=p['execution']) for q in self.quarters], lake='s3://ftm-lake/lake',
+        run_id = p['input'].get('run_id') or p['execution']
+        return dict(quarters=[dict(quarter=q, run_id=run_id) for q in self.quarters], lake='s3://ftm-lake/lake',
                     settings=dict(max_concurrency=p['input'].get('max_concurrency', 2), llm_tasks=self.llm_tasks,
                                   llm_base_url='http://internal-ftm-vllm.elb.amazonaws.com/v1',
                                   llm_health_url='http://internal-ftm-vllm.elb.amazonaws.com/health',
@@ -97,7 +98,8 @@ class Fleet:
 
     def partition_firms(self, p):
         time.sleep(self.delay)                              # long enough for the quarters in flight to overlap
-        return dict(quarter=p['quarter'], run_id=p['run_id'], size=self.size(p['quarter']), firms=40)
+        if p['quarter'] in self.published: return dict(quarter=p['quarter'], run_id=p['run_id'], size=0, firms=0, published=True)
+        return dict(quarter=p['quarter'], run_id=p['run_id'], size=self.size(p['quarter']), firms=40, published=False)
 
     def record_quarter(self, p):
         with self.lock: self.active.discard(p['quarter'])
@@ -121,7 +123,8 @@ def jobs(session) -> list[dict]:
     b = session.client('batch')
     ids = [j['jobId'] for q in ('ftm-map', 'ftm-reduce') for s in ('SUCCEEDED', 'FAILED')
            for j in b.list_jobs(jobQueue=q, jobStatus=s)['jobSummaryList']]
-    return b.describe_jobs(jobs=ids)['jobs'] if ids else []
+    js = b.describe_jobs(jobs=ids)['jobs'] if ids else []
+    return [j for j in js if ':' not in j['jobId']]       # jobs, not array children (moto lists those too)
 
 
 def desired_count(session) -> int:
@@ -213,6 +216,18 @@ def test_keyword_naming_needs_no_llm(aws):
     names = S.entered(ev)
     assert 'StartLLM' not in names and 'WaitLLMHealthy' not in names and f.health_checks == 0
     assert ecs_updates(ev) == [0]                          # StopLLM still runs: 0 stays 0
+
+
+def test_rerun_redoes_only_unpublished_quarters(aws):
+    "A range rerun with an earlier execution's run id: published quarters are recorded, not submitted again."
+    session, arns = aws
+    f = Fleet(session, Q3, llm_tasks=0, published={'2016Q1', '2016Q3'})
+    S.patch_lambda(resp := f.responder())
+    d, ev = run(session, arns, {'quarters': '2016Q1..2016Q3', 'run_id': 'e0'})
+    assert d['status'] == 'SUCCEEDED', d.get('cause')
+    assert S.entered(ev).count('RecordPublished') == 2 and S.entered(ev).count('ReduceJob') == 1
+    assert sorted(j['jobName'] for j in jobs(session)) == ['ftm-map-2016Q2-e0', 'ftm-reduce-2016Q2-e0']
+    assert all(r['ok'] for r in json.loads(d['output'])['quarters'])
 
 
 def test_bad_input_starts_nothing(aws):

@@ -114,12 +114,14 @@ def partition_firms(event: dict, env=None) -> dict:
     _need(event, 'quarter', 'lake', 'run_id')
     cfg = event_config(event, env, executor__kind='batch')
     lake = Lake.from_config(cfg)
+    if lake.run(f"{cfg.run_id}-reduce", str(cfg.q)) is not None:      # published by an earlier execution: nothing to do
+        return dict(quarter=str(cfg.q), run_id=cfg.run_id, size=0, firms=0, published=True)
     m = plan_quarter(cfg, lake, cfg.run_id, progress=False)
     n = len(m['batches'])
     if n == 0: raise BadEvent(f"no call of {cfg.q} kept a sentence ({len(m.get('empty', []))} calls): nothing to map")
     if n > MAX_ARRAY: raise ConfigError(f"{n} batches: an AWS Batch array holds at most {MAX_ARRAY}; raise FTM_EXECUTOR__BATCH_FIRMS")
     return dict(quarter=str(cfg.q), run_id=cfg.run_id, size=n, firms=sum(map(len, m['batches'])),
-                transcripts_run=m['transcripts_run'], empty_calls=len(m.get('empty', [])))
+                transcripts_run=m['transcripts_run'], empty_calls=len(m.get('empty', [])), published=False)
 
 # %% ../../nbs/42_lambdas.ipynb #16b32b6a
 RECORD_SUFFIX = '.sfn.json'
