@@ -96,12 +96,10 @@ def llm_health(event: dict, env=None) -> dict:
 def check_prefetch(event: dict, env=None) -> dict:
     "The quarter's calls are available from the configured source (for `prefetch`: a published prefetch run)."
     from ftm.connectors import SourceError, get_connector
-    from ftm.prefetch import PrefetchConnector
     _need(event, 'quarter', 'lake')
     cfg = event_config(event, env)
-    q, lake = str(cfg.q), Lake.from_config(cfg)
-    conn = PrefetchConnector(cfg, lake) if cfg.source == 'prefetch' else get_connector(cfg.source, cfg)
-    info = conn.run_info(q) if hasattr(conn, 'run_info') else None    # the connector that reads a lake run says which
+    q, conn = str(cfg.q), get_connector(cfg.source, cfg)
+    info = conn.run_info(q) if hasattr(conn, 'run_info') else None    # a connector that reads a lake run names it
     calls = info.rows('prefetch_manifest') if info is not None else conn.count(q)
     if not calls: raise SourceError(f"source {cfg.source!r} has no calls in {q}")
     return dict(quarter=q, source=cfg.source, prefetch_run=info.run_id if info is not None else None, calls=calls)
