@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 import sfn_moto as S
-from ftm.cloud.lambdas import failure_line
+from ftm.cloud.lambdas import TransientError, failure_line
 
 pytestmark = pytest.mark.timeout(180)
 VALIDATOR = S.ROOT / 'tests' / 'asl' / 'node_modules' / '.bin' / 'asl-validator'
@@ -216,6 +216,22 @@ def test_keyword_naming_needs_no_llm(aws):
     names = S.entered(ev)
     assert 'StartLLM' not in names and 'WaitLLMHealthy' not in names and f.health_checks == 0
     assert ecs_updates(ev) == [0]                          # StopLLM still runs: 0 stays 0
+
+
+def test_transient_function_error_is_retried(aws):
+    "A function's TransientError (throttling, a dropped connection) is retried; the quarter goes on."
+    session, arns = aws
+    f = Fleet(session, ['2016Q1'], llm_tasks=0)
+    tries = []
+    def flaky(p):
+        tries.append(p['quarter'])
+        if len(tries) == 1: raise TransientError('ClientError: SlowDown')
+        return Fleet.partition_firms(f, p)
+    resp = f.responder(); resp.handlers['partition_firms'] = flaky
+    S.patch_lambda(resp)
+    d, ev = run(session, arns, {'quarters': '2016Q1'})
+    assert d['status'] == 'SUCCEEDED', d.get('cause')
+    assert tries == ['2016Q1', '2016Q1'] and 'RecordFailedQuarter' not in S.entered(ev)
 
 
 def test_rerun_redoes_only_unpublished_quarters(aws):

@@ -13,7 +13,8 @@ from .worker import JsonLog
 # %% auto #0
 __all__ = ['MAX_QUARTERS', 'RECORD_SUFFIX', 'generate_quarters_handler', 'llm_health_handler', 'check_prefetch_handler',
            'partition_firms_handler', 'record_quarter_handler', 'HANDLERS', 'BadEvent', 'event_config', 'quarters_of',
-           'generate_quarters', 'llm_health', 'check_prefetch', 'partition_firms', 'failure_line', 'record_quarter']
+           'generate_quarters', 'llm_health', 'check_prefetch', 'partition_firms', 'failure_line', 'record_quarter',
+           'TransientError', 'is_transient']
 
 # %% ../../nbs/42_lambdas.ipynb #f50e6ee4
 MAX_QUARTERS = 100          # one execution; Step Functions keeps 25,000 history events, a quarter uses about 30
@@ -174,7 +175,19 @@ def record_quarter(event: dict, env=None) -> dict:
     rec['record'] = lake.uri + path[len(lake.root):]           # a URI (s3://...), not the filesystem's path
     return rec
 
-# %% ../../nbs/42_lambdas.ipynb #cafa5346
+# %% ../../nbs/42_lambdas.ipynb #87261fed
+class TransientError(RuntimeError): "A failure worth retrying (throttling, a dropped connection): the state machine retries it."
+
+_THROTTLE_CODES = {'Throttling', 'ThrottlingException', 'SlowDown', 'RequestLimitExceeded', 'TooManyRequestsException',
+                   'InternalError', 'InternalFailure', 'ServiceUnavailable', 'RequestTimeout'}
+
+def is_transient(e: BaseException) -> bool:
+    "Throttling, a service's internal error, or a network failure (from boto3, pyarrow's S3 or urllib)."
+    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, ReadTimeoutError
+    if isinstance(e, (ConnectionError, TimeoutError, BotoConnectionError, ReadTimeoutError)): return True
+    if isinstance(e, ClientError): return e.response.get('Error', {}).get('Code') in _THROTTLE_CODES
+    return isinstance(e, OSError) and any(s in str(e) for s in ('SlowDown', 'Throttl', 'Service Unavailable', 'timed out'))
+
 def _handler(fn):
     def handler(event, context=None):
         log = JsonLog(sys.stdout, function=fn.__name__, request_id=getattr(context, 'aws_request_id', None))
@@ -183,8 +196,10 @@ def _handler(fn):
         log('start', **keys)
         try: out = fn(event if isinstance(event, dict) else {}, os.environ)
         except Exception as e:
-            log('failed', level='error', error=type(e).__name__, cause=' '.join(str(e).split())[:1000],
+            transient = is_transient(e)
+            log('failed', level='error', error=type(e).__name__, cause=' '.join(str(e).split())[:1000], retried=transient,
                 seconds=round(time.perf_counter() - t0, 3), **keys)
+            if transient: raise TransientError(f"{type(e).__name__}: {e}") from e
             raise
         log('done', seconds=round(time.perf_counter() - t0, 3), **keys)
         return out
