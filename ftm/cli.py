@@ -12,9 +12,10 @@ from .config import load_config, Config, ConfigError
 from .lake import Lake
 
 # %% auto #0
-__all__ = ['app', 'lake_app', 'worker_app', 'batch_app', 'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt', 'friendly', 'ingest',
-           'lake_ls', 'lake_history', 'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run', 'worker_map',
-           'worker_reduce', 'batch_status', 'events', 'lake_record', 'query', 'lineage', 'show_config', 'main']
+__all__ = ['app', 'lake_app', 'worker_app', 'batch_app', 'cloud_app', 'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt',
+           'friendly', 'ingest', 'lake_ls', 'lake_history', 'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run',
+           'worker_map', 'worker_reduce', 'batch_status', 'events', 'lake_record', 'query', 'lineage', 'show_config',
+           'main', 'cloud_run', 'cloud_status', 'cloud_stop', 'cloud_record']
 
 # %% ../nbs/90_cli.ipynb #80a95527
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -25,6 +26,8 @@ worker_app = typer.Typer(no_args_is_help=True, help="The AWS Batch containers' c
 app.add_typer(worker_app, name='worker')
 batch_app = typer.Typer(no_args_is_help=True, help="Runs on AWS Batch.")
 app.add_typer(batch_app, name='batch')
+cloud_app = typer.Typer(no_args_is_help=True, help="Many quarters on AWS Step Functions (runs/cloud.ipynb, `make cloud-run`).")
+app.add_typer(cloud_app, name='cloud')
 
 def _fail(msg: str, code: int = 2):
     typer.secho(f"error: {msg}", fg='red', err=True)
@@ -37,8 +40,9 @@ def _user_errors() -> tuple:
     from ftm.naming import NamingError
     from ftm.sentiment import SentimentError
     from ftm.executors import CircuitOpen, BatchFailed
+    from ftm.cloud.stepfunctions import CloudError
     return (ValueError, FileNotFoundError, PermissionError, NotImplementedError, LakeError, EmbedError, NamingError,
-            SentimentError, CircuitOpen, BatchFailed)
+            SentimentError, CircuitOpen, BatchFailed, CloudError)
 
 def friendly(f):
     "Turn errors a user can fix into one message and exit status 2 (no traceback)."
@@ -273,3 +277,78 @@ def show_config(config: Optional[str] = ConfigOpt):
     _show(_cfg(config))
 
 def main(): app()
+
+# %% ../nbs/90_cli.ipynb #c10d0a01
+_SmOpt = typer.Option(None, '--state-machine', help="state machine ARN [default: cloud.state_machine_arn]")
+_RegionOpt = typer.Option(None, '--region', help="AWS region [default: cloud.region, else the state machine's]")
+
+def _cloud_cfg(config, state_machine=None, region=None) -> Config:
+    return _cfg(config, **{'cloud.state_machine_arn': state_machine, 'cloud.region': region})
+
+def _cloud_end(p):
+    "Print an execution's summary; exit 0 (running, or every quarter succeeded), 1 (it ended otherwise) or 130 (Ctrl-C)."
+    typer.echo(p.summary())
+    if p.interrupted: raise typer.Exit(130)
+    if p.exit_code: raise typer.Exit(p.exit_code)
+
+@cloud_app.command('run')
+@friendly
+def cloud_run(quarters: Optional[str] = typer.Option(None, '--quarters', help="e.g. 2015Q2..2017Q4, or 2016Q1,2016Q3"),
+              start_date: Optional[str] = typer.Option(None, '--start', help="instead of --quarters: the first day (YYYY-MM-DD)"),
+              end_date: Optional[str] = typer.Option(None, '--end', help="... and the last day"),
+              run_id: Optional[str] = typer.Option(None, '--run-id', help="rerun quarters under an earlier run id (resumes their checkpoints)"),
+              max_concurrency: Optional[int] = typer.Option(None, '--max-concurrency', help="quarters in flight [default: the deployment's]"),
+              llm_tasks: Optional[int] = typer.Option(None, '--llm-tasks', help="vLLM tasks [default: the deployment's]"),
+              lake: Optional[str] = typer.Option(None, '--lake', help="lake [default: the deployment's]"),
+              detach: bool = typer.Option(False, '--detach', help="return once started (`ftm cloud status` follows it)"),
+              state_machine: Optional[str] = _SmOpt, region: Optional[str] = _RegionOpt, config: Optional[str] = ConfigOpt,
+              quiet: bool = typer.Option(False, '--quiet', help="no progress bar or tables")):
+    "Start many quarters on AWS Step Functions and follow them (refused while another execution runs)."
+    from ftm.cloud.stepfunctions import start, follow, console_url
+    cfg = _cloud_cfg(config, state_machine, region)
+    arn = start(cfg, quarters, run_id, start_date=start_date, end_date=end_date, lake=lake, max_concurrency=max_concurrency,
+                llm_tasks=llm_tasks)
+    name = arn.rsplit(':', 1)[-1]
+    typer.echo(f"started execution {name}\n  {console_url(arn)}\n  follow: ftm cloud status {name} --follow; stop: ftm cloud stop {name}")
+    if detach: return
+    _cloud_end(follow(arn, cfg, bar=False if quiet else None, on_change=(lambda p: None) if quiet else None))
+
+@cloud_app.command('status')
+@friendly
+def cloud_status(execution: Optional[str] = typer.Argument(None, help="its name or ARN [default: the latest execution]"),
+                 follow_: bool = typer.Option(True, '--follow/--no-follow', help="wait for it to end, with a progress bar"),
+                 state_machine: Optional[str] = _SmOpt, region: Optional[str] = _RegionOpt, config: Optional[str] = ConfigOpt,
+                 quiet: bool = typer.Option(False, '--quiet', help="no progress bar or tables")):
+    "Each quarter of an execution: its step, status, Batch jobs and error; with --follow, until it ends."
+    from ftm.cloud.stepfunctions import status, follow, latest
+    cfg = _cloud_cfg(config, state_machine, region)
+    if follow_:
+        p = follow(execution or latest(cfg), cfg, bar=False if quiet else None, on_change=(lambda p: None) if quiet else None)
+    else:
+        p = status(cfg, execution)
+        if not quiet: typer.echo(p.table().drop(columns=['run_id']).to_string(index=False, na_rep=''))
+    _cloud_end(p)
+
+@cloud_app.command('stop')
+@friendly
+def cloud_stop(execution: str = typer.Argument(..., help="its name or ARN"),
+               cause: str = typer.Option('stopped with `ftm cloud stop`', '--cause', help="why (kept with the execution)"),
+               state_machine: Optional[str] = _SmOpt, region: Optional[str] = _RegionOpt, config: Optional[str] = ConfigOpt):
+    "Stop an execution, scale vLLM to 0 (a stopped execution skips StopLLM) and terminate its active Batch jobs."
+    from ftm.cloud.stepfunctions import stop
+    rep = stop(_cloud_cfg(config, state_machine, region), execution, cause)
+    for line in rep.done: typer.echo(line)
+    for line in rep.problems: typer.secho(f"NOT DONE: {line}", fg='red', err=True)
+    if not rep.ok: raise typer.Exit(1)
+
+@cloud_app.command('record')
+@friendly
+def cloud_record(notebook: str = typer.Argument(..., help="the executed runs/cloud.ipynb"),
+                 lake: Optional[str] = typer.Option(None, '--lake', help="[default: the lake the notebook recorded to]"),
+                 config: Optional[str] = ConfigOpt):
+    "Keep an executed runs/cloud.ipynb beside each of its quarters' runs in the lake; exit 1 if a quarter did not succeed."
+    from ftm.cloud.stepfunctions import record_notebook
+    m = record_notebook(_cfg(config), notebook, lake)
+    for path in m['paths']: typer.echo(f"recorded {notebook} as {path}")
+    typer.echo(m['summary'])
+    if not m['ok']: raise typer.Exit(1)
