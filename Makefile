@@ -81,13 +81,31 @@ events: setup
 	$(BIN)/papermill runs/events.ipynb runs/outputs/events-$(subst ..,-,$(QUARTERS)).ipynb \
 	  -p quarters $(QUARTERS) -p prices $(PRICES) -p lake $(LAKE) --log-output
 
+# Many quarters on AWS Step Functions (runs/cloud.ipynb): start one execution of the multi-quarter state machine,
+# follow it, keep each quarter's summary in the lake, then the executed notebook beside each quarter's run; exits 1 if
+# a quarter did not succeed. The state machine and region: STATE_MACHINE / REGION, else FTM_CLOUD__STATE_MACHINE_ARN /
+# FTM_CLOUD__REGION (else the state machine's region); the lake is the deployment's unless LAKE is given.
+# Usage: make cloud-run QUARTERS=2015Q2..2017Q4 [STATE_MACHINE=arn:aws:states:...] [REGION=...] [LAKE=s3://...]
+STATE_MACHINE ?= $(FTM_CLOUD__STATE_MACHINE_ARN)
+REGION ?= $(FTM_CLOUD__REGION)
+comma := ,
+CLOUD_NB = runs/outputs/cloud-$(subst $(comma),_,$(subst ..,-,$(QUARTERS))).ipynb
+.PHONY: cloud-run
+cloud-run: setup
+	@[ -n "$(STATE_MACHINE)" ] || { echo "make cloud-run: no state machine: pass STATE_MACHINE=arn:aws:states:... or set FTM_CLOUD__STATE_MACHINE_ARN (terraform -chdir=infra output -raw state_machine_arn)" >&2; exit 2; }
+	@mkdir -p runs/outputs
+	$(BIN)/papermill runs/cloud.ipynb $(CLOUD_NB) -p quarters '$(QUARTERS)' -p state_machine_arn '$(STATE_MACHINE)' \
+	  $(if $(REGION),-p region '$(REGION)') $(if $(filter-out file,$(origin LAKE)),-p lake '$(LAKE)') --log-output
+	$(BIN)/ftm cloud record $(CLOUD_NB)
+
 # JupyterLab on the run notebooks (runs/explore.ipynb: browse a lake's themes), with this project's kernel.
 # (the venv's python3 kernelspec runs the venv's python, so the notebooks import this checkout's ftm)
 lab: setup
 	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab --notebook-dir=runs
 
-# Container images (containers/README.md): build the worker (AWS Batch map/reduce) and the vLLM server for
-# linux/amd64 with `docker buildx` and push them to ECR. Needs Docker with buildx and AWS credentials.
+# Container images (containers/README.md): build the worker (AWS Batch map/reduce), its Lambda variant (the state
+# machine's functions: target lambda, CPU torch, tag <worker tag>-lambda) and the vLLM server for linux/amd64 with
+# `docker buildx` and push them to ECR. Needs Docker with buildx and AWS credentials.
 # Tags are immutable in ECR, so TAG (default: `git describe --always --dirty`) must name a commit: a -dirty tag is
 # refused. Repositories come from `terraform -chdir=infra output` when it has them, else <account>.dkr.ecr.<region>
 # .amazonaws.com/ftm-worker and /ftm-vllm. A worker built with TORCH_VARIANT other than cu130 gets the tag
@@ -121,13 +139,17 @@ images:
 	  region=$$(echo "$$registry" | cut -d. -f4); \
 	  aws ecr get-login-password --region "$$region" | docker login --username AWS --password-stdin "$$registry"; done; \
 	meta=$$(mktemp -d); trap 'rm -rf "$$meta"' EXIT; \
-	docker buildx build --platform $(IMAGE_PLATFORM) -f containers/worker/Dockerfile \
+	docker buildx build --platform $(IMAGE_PLATFORM) -f containers/worker/Dockerfile --target worker \
 	  --build-arg TORCH_VARIANT=$(TORCH_VARIANT) --build-arg GIT_COMMIT=$$(git rev-parse HEAD) \
 	  --metadata-file "$$meta/worker.json" -t "$$worker:$$wtag" --push .; \
+	docker buildx build --platform $(IMAGE_PLATFORM) -f containers/worker/Dockerfile --target lambda \
+	  --build-arg TORCH_VARIANT=cpu --build-arg GIT_COMMIT=$$(git rev-parse HEAD) --provenance=false --sbom=false \
+	  --metadata-file "$$meta/lambda.json" -t "$$worker:$$wtag-lambda" --push .; \
 	docker buildx build --platform $(IMAGE_PLATFORM) -f containers/vllm/Dockerfile \
 	  --metadata-file "$$meta/vllm.json" -t "$$vllm:$$tag" --push containers/vllm; \
-	for f in worker vllm; do \
-	  ref=$$([ $$f = worker ] && echo "$$worker:$$wtag" || echo "$$vllm:$$tag"); \
+	for f in worker lambda vllm; do \
+	  case $$f in worker) ref="$$worker:$$wtag";; lambda) ref="$$worker:$$wtag-lambda";; vllm) ref="$$vllm:$$tag";; esac; \
 	  digest=$$(grep -o '"containerimage.digest": *"[^"]*"' "$$meta/$$f.json" | grep -o 'sha256:[0-9a-f]*' || echo '?'); \
 	  echo "pushed $$ref ($$digest)"; done; \
-	echo "Batch: terraform -chdir=infra apply -var worker_image_tag=$$wtag"
+	echo "Batch: terraform -chdir=infra apply -var worker_image_tag=$$wtag"; \
+	echo "all: terraform -chdir=infra apply -var worker_image_tag=$$wtag -var vllm_image_tag=$$tag (Lambda functions: $$wtag-lambda)"
