@@ -64,6 +64,15 @@ def stages(path: Path) -> list[dict]:
 
 def final(path: Path) -> list[tuple[int, str, str]]: return stages(path)[-1]['body']
 
+def stage(path: Path, name: str) -> list[tuple[int, str, str]]:
+    "The instructions of the build stage called `name`."
+    [body] = [s['body'] for s in stages(path) if s['name'] == name]
+    return body
+
+def worker_runtime() -> list[tuple[int, str, str]]:
+    "The Batch worker's instructions: the runtime stage (the final stage `worker` is the runtime under its name)."
+    return stage(WORKER, 'runtime')
+
 def env_of(body) -> dict[str, str]:
     "ENV key=value pairs of a stage, in order (later ones win)."
     env = {}
@@ -145,7 +154,7 @@ def test_worker_base_is_python311_slim_bookworm_pinned_by_digest():
         assert SHA256.search(s['image']), f"base image not pinned by digest: {s['image']}"
 
 def test_worker_runs_as_non_root():
-    body = final(WORKER)
+    body = worker_runtime()
     users = [rest for _, ins, rest in body if ins == 'USER']
     assert users, "the runtime stage sets no USER (it would run as root)"
     user = users[-1].split(':')[0]
@@ -154,7 +163,7 @@ def test_worker_runs_as_non_root():
     if user.isdigit(): assert f'--uid {user}' in runs, f"USER {user}: no useradd --uid {user} in the runtime stage"
 
 def test_worker_environment():
-    env = env_of(final(WORKER))
+    env = env_of(worker_runtime())
     for k, v in dict(HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', PYTHONUNBUFFERED='1').items():
         assert env.get(k) == v, f"ENV {k}={v} missing from the runtime stage (has {env.get(k)!r})"
     assert env.get('NUMBA_CACHE_DIR', '').startswith('/'), env
@@ -178,7 +187,7 @@ def test_worker_torch_pin_matches_constraints():
 
 def test_worker_batch_command_runs_as_given():
     "Batch replaces CMD with its command, which starts with ftm: the ENTRYPOINT may only be an init that execs it."
-    body = final(WORKER)
+    body = worker_runtime()
     eps = [exec_form(rest) for _, ins, rest in body if ins == 'ENTRYPOINT']
     ep = eps[-1] if eps else []
     assert 'ftm' not in ep and not any(x.endswith('/ftm') for x in ep), f"ENTRYPOINT {ep}: Batch would run `ftm ftm ...`"
@@ -191,7 +200,7 @@ def test_worker_batch_command_runs_as_given():
     if ep: assert re.search(r'apt-get install [^&]*\btini=\S+', runs), "tini is used but not installed (pinned)"
 
 def test_worker_warms_numba_cache_as_the_runtime_user_on_the_installed_files():
-    body = final(WORKER)
+    body = worker_runtime()
     order = [ins for _, ins, _ in body]
     warm = [i for i, (_, ins, rest) in enumerate(body) if ins == 'RUN' and 'from ftm.topics import cluster' in rest]
     assert warm, "numba's cache is not warmed in the runtime stage"
@@ -206,11 +215,54 @@ def test_worker_warms_numba_cache_as_the_runtime_user_on_the_installed_files():
 
 def test_worker_venv_path_is_the_same_in_both_stages():
     "A venv is not relocatable and numba's cache is keyed on source paths: build and runtime use one path."
-    build, runtime = stages(WORKER)[0]['body'], final(WORKER)
+    build, runtime = stages(WORKER)[0]['body'], worker_runtime()
     venv = re.search(r'python -m venv (\S+)', ' '.join(r for _, i, r in build if i == 'RUN')).group(1)
     copies = [shlex.split(r) for _, i, r in runtime if i == 'COPY' and '--from=' in r]
     assert any(c[-2:] == [venv, venv] for c in copies), (venv, copies)
     assert env_of(runtime)['PATH'].startswith(f'{venv}/bin:'), env_of(runtime)['PATH']
+
+
+def test_worker_default_target_is_the_batch_worker():
+    "A build without --target produces the last stage: it must be the runtime (the Batch image), not the Lambda one."
+    st = stages(WORKER)
+    assert st[-1]['name'] == 'worker' and st[-1]['image'] == 'runtime' and st[-1]['body'] == [], st[-1]
+    assert [s['name'] for s in st] == ['build', 'runtime', 'lambda', 'worker'], [s['name'] for s in st]
+
+
+# --- the Lambda image (target lambda of the worker Dockerfile) ---------------------------------------------------
+
+LAMBDA_ENTRYPOINT = ['/opt/venv/bin/python', '-m', 'awslambdaric']
+
+def test_lambda_stage_runs_the_runtime_interface_client():
+    "FROM the runtime (the same ftm), awslambdaric as ENTRYPOINT by absolute path (Lambda may reset PATH), a handler as CMD."
+    [st] = [s for s in stages(WORKER) if s['name'] == 'lambda']
+    assert st['image'] == 'runtime', st['image']
+    body = st['body']
+    eps = [exec_form(rest) for _, ins, rest in body if ins == 'ENTRYPOINT']
+    assert eps and eps[-1] == LAMBDA_ENTRYPOINT, eps
+    venv = re.search(r'python -m venv (\S+)', ' '.join(r for _, i, r in stages(WORKER)[0]['body'] if i == 'RUN')).group(1)
+    assert LAMBDA_ENTRYPOINT[0] == f'{venv}/bin/python'
+    cmds = [exec_form(rest) for _, ins, rest in body if ins == 'CMD']
+    assert cmds, "no CMD: a bare `docker run` of the image would name no handler"
+    [handler] = cmds[-1]
+    module, name = handler.rsplit('.', 1)
+    assert module == 'ftm.cloud.lambdas' and name.endswith('_handler'), handler
+    from ftm.cloud import lambdas
+    assert name in lambdas.HANDLERS and callable(getattr(lambdas, name)), name
+
+def test_lambda_stage_pins_its_packages_and_ends_non_root():
+    body = stage(WORKER, 'lambda')
+    installs = [r for _, i, r in body if i == 'RUN' and 'pip install' in r]
+    assert installs, "the lambda stage installs no runtime interface client"
+    for r in installs:
+        specs = [t for t in shlex.split(r.split('&&')[0])[2:] if not t.startswith('-')]
+        assert specs and all(re.fullmatch(r'[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*', t) for t in specs), specs
+        assert any(t.startswith('awslambdaric==') for t in specs), specs
+        assert '--no-cache-dir' in r and 'pip check' in r, r
+    users = [rest for _, ins, rest in body if ins == 'USER']
+    assert users and users[-1].split(':')[0] not in ('root', '0'), users
+    # Lambda's file system is read-only but for /tmp: nothing may expect to write to the home folder
+    assert env_of(body).get('HOME') == '/tmp', env_of(body)
 
 
 # --- what the worker image copies --------------------------------------------------------------------------------
@@ -423,11 +475,20 @@ def test_make_images_builds_and_pushes_both(tmp_path):
     assert f'docker login --username AWS --password-stdin {registry}' in calls
     assert 'login-stdin not-a-real-password' in calls
     builds = [shlex.split(c)[1:] for c in calls if c.startswith('docker buildx build')]
-    assert len(builds) == 2, calls
-    worker, vllm = builds
+    assert len(builds) == 3, calls
+    worker, lam, vllm = builds
     for b in builds: assert b[b.index('--platform') + 1] == 'linux/amd64' and '--push' in b
     assert worker[worker.index('-f') + 1] == 'containers/worker/Dockerfile' and worker[-1] == '.'
+    assert worker[worker.index('--target') + 1] == 'worker'
     assert 'TORCH_VARIANT=cu130' in worker and worker[worker.index('-t') + 1] == f'{registry}/ftm-worker:v1.2.3'
+    # the Lambda functions' image: same Dockerfile and context, target lambda, CPU torch (Lambda's 10 GB limit), no
+    # attestation index (Lambda refuses it), tag <worker tag>-lambda as infra/modules/lambdas expects by default
+    assert lam[lam.index('-f') + 1] == 'containers/worker/Dockerfile' and lam[-1] == '.'
+    assert lam[lam.index('--target') + 1] == 'lambda' and 'TORCH_VARIANT=cpu' in lam
+    assert '--provenance=false' in lam and '--sbom=false' in lam
+    assert lam[lam.index('-t') + 1] == f'{registry}/ftm-worker:v1.2.3-lambda'
+    assert f'pushed {registry}/ftm-worker:v1.2.3-lambda (sha256:{7:064d})' in p.stdout, p.stdout
+    assert 'vllm_image_tag=v1.2.3' in p.stdout, p.stdout
     assert vllm[vllm.index('-f') + 1] == 'containers/vllm/Dockerfile' and vllm[-1] == 'containers/vllm'
     assert vllm[vllm.index('-t') + 1] == f'{registry}/ftm-vllm:v1.2.3'
     assert f'pushed {registry}/ftm-worker:v1.2.3 (sha256:{7:064d})' in p.stdout, p.stdout
@@ -443,4 +504,6 @@ def test_make_images_uses_terraform_repositories_and_tags_other_torch_variants(t
     assert 'worker_image_tag=v2-cpu' in p.stdout, p.stdout
     assert 'aws ecr get-login-password --region us-west-2' in calls
     # no vLLM output from terraform: that repository is computed from the account
-    assert builds[1][builds[1].index('-t') + 1].endswith('.amazonaws.com/ftm-vllm:v2')
+    assert builds[2][builds[2].index('-t') + 1].endswith('.amazonaws.com/ftm-vllm:v2')
+    # the Lambda image follows the worker's tag (it is always built with CPU torch)
+    assert builds[1][builds[1].index('-t') + 1] == f'{url}:v2-cpu-lambda'
