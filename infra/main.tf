@@ -2,14 +2,26 @@
 #   storage  the lake bucket (versioned, encrypted, TLS only, staging expiry)
 #   athena   Glue database, Athena workgroup, results bucket: how the lake is read
 #   ecr      the worker and vLLM image repositories
-#   batch    Spot compute environments, job queues and job definitions of the map and reduce steps
-# Step Functions and the vLLM service follow.
+#   batch           Spot compute environments, job queues and job definitions of the map and reduce steps
+#   ecs_vllm        vLLM (Qwen3-8B) on ECS GPU instances behind an internal load balancer: the jobs' LLM endpoint
+#   lambdas         the state machine's five Lambda functions (the worker image's `lambda` target)
+#   step_functions  the multi-quarter state machine: many quarters unattended, vLLM up only while it runs
 
 locals {
   tags = merge({
     "ftm:project"    = "ftm"
     "ftm:managed-by" = "terraform"
   }, var.tags)
+
+  lake_kms_key_arns = var.lake_create_kms_key ? [module.storage.kms_key_arn] : []
+
+  # The LLM endpoint of the jobs: one given explicitly, else the vLLM service's internal load balancer.
+  llm_base_url = coalesce(var.llm_base_url, module.ecs_vllm.base_url)
+  llm_model    = coalesce(var.llm_model, var.llm_served_model_name)
+
+  # The model may sit in the lake bucket (under a prefix outside the lake's): then the task role needs its key.
+  llm_model_in_lake_bucket = startswith(var.llm_model_s3_uri, "s3://${var.lake_bucket}/")
+  llm_subnet_ids           = coalesce(var.llm_subnet_ids, var.subnet_ids)
 }
 
 module "storage" {
@@ -64,7 +76,7 @@ module "batch" {
 
   lake_bucket       = module.storage.bucket
   lake_prefix       = module.storage.lake_prefix
-  lake_kms_key_arns = var.lake_create_kms_key ? [module.storage.kms_key_arn] : []
+  lake_kms_key_arns = local.lake_kms_key_arns
   glue_database     = module.athena.glue_database_name
 
   worker_repository_url = module.ecr.worker_repository_url
@@ -82,13 +94,112 @@ module "batch" {
   reduce_timeout_seconds = var.batch_reduce_timeout_seconds
   log_retention_days     = var.batch_log_retention_days
 
-  llm_base_url           = var.llm_base_url
-  llm_model              = var.llm_model
+  llm_base_url           = local.llm_base_url
+  llm_model              = local.llm_model
   llm_api_key_secret_arn = var.llm_api_key_secret_arn
   extra_environment      = var.batch_extra_environment
 
   service_role_policy_arn  = var.batch_service_role_policy_arn
   instance_role_policy_arn = var.batch_instance_role_policy_arn
+
+  tags = local.tags
+}
+
+module "ecs_vllm" {
+  source = "./modules/ecs_vllm"
+
+  region             = var.region
+  name_prefix        = var.name_prefix
+  vpc_id             = var.vpc_id
+  subnet_ids         = local.llm_subnet_ids
+  subnets_are_public = var.subnets_are_public
+
+  # Only the Batch jobs (their instances' security groups) and the health check may call vLLM.
+  client_security_group_ids = merge(
+    { for i, id in var.security_group_ids : "batch-${i}" => id },
+    { llm-health = module.lambdas.llm_health_security_group_id },
+  )
+
+  repository_url     = module.ecr.vllm_repository_url
+  repository_arn     = module.ecr.vllm_repository_arn
+  image_tag          = var.vllm_image_tag
+  model_s3_uri       = var.llm_model_s3_uri
+  model_kms_key_arns = concat(var.llm_model_kms_key_arns, local.llm_model_in_lake_bucket ? local.lake_kms_key_arns : [])
+  served_model_name  = var.llm_served_model_name
+
+  instance_types                           = var.llm_instance_types
+  on_demand_base_capacity                  = var.llm_on_demand_base_capacity
+  on_demand_percentage_above_base_capacity = var.llm_on_demand_percentage
+  max_instances                            = var.llm_max_instances
+  alb_deletion_protection                  = var.llm_alb_deletion_protection
+  log_retention_days                       = var.llm_log_retention_days
+  instance_role_policy_arn                 = var.batch_instance_role_policy_arn
+
+  tags = local.tags
+}
+
+module "lambdas" {
+  source = "./modules/lambdas"
+
+  region      = var.region
+  name_prefix = var.name_prefix
+
+  repository_url  = module.ecr.worker_repository_url
+  repository_name = module.ecr.repository_names["worker"]
+  image_tag       = coalesce(var.lambda_image_tag, "${var.worker_image_tag}-lambda")
+
+  lake_uri          = module.storage.lake_uri
+  lake_bucket       = module.storage.bucket
+  lake_prefix       = module.storage.lake_prefix
+  lake_kms_key_arns = local.lake_kms_key_arns
+  glue_database     = module.athena.glue_database_name
+  source_name       = var.cloud_source
+
+  batch = {
+    map_job_queue         = module.batch.map_job_queue
+    reduce_job_queue      = module.batch.reduce_job_queue
+    map_job_definition    = module.batch.map_job_definition
+    reduce_job_definition = module.batch.reduce_job_definition
+    log_group             = module.batch.log_group
+  }
+  job_environment = module.batch.shared_environment
+
+  max_concurrency   = var.cloud_max_concurrency
+  llm_tasks         = var.cloud_llm_tasks
+  llm_base_url      = local.llm_base_url
+  llm_health_url    = module.ecs_vllm.health_url
+  llm_cluster       = module.ecs_vllm.cluster_name
+  llm_service       = module.ecs_vllm.service_name
+  health_wait_s     = var.cloud_health_wait_s
+  health_max_checks = var.cloud_health_max_checks
+
+  vpc_id                = var.vpc_id
+  subnet_ids            = local.llm_subnet_ids
+  alb_security_group_id = module.ecs_vllm.alb_security_group_id
+  alb_listener_port     = module.ecs_vllm.listener_port
+
+  partition_memory_mb = var.lambda_partition_memory_mb
+  log_retention_days  = var.cloud_log_retention_days
+
+  tags = local.tags
+}
+
+module "step_functions" {
+  source = "./modules/step_functions"
+
+  region      = var.region
+  name_prefix = var.name_prefix
+
+  lambda_arns               = module.lambdas.function_arns
+  ecs_cluster_arn           = module.ecs_vllm.cluster_arn
+  ecs_service_name          = module.ecs_vllm.service_name
+  ecs_service_arn           = module.ecs_vllm.service_arn
+  map_job_queue_arn         = module.batch.map_job_queue_arn
+  reduce_job_queue_arn      = module.batch.reduce_job_queue_arn
+  map_job_definition_arn    = module.batch.map_job_definition_arn
+  reduce_job_definition_arn = module.batch.reduce_job_definition_arn
+
+  log_retention_days = var.cloud_log_retention_days
 
   tags = local.tags
 }

@@ -103,5 +103,56 @@ output "ftm_env" {
     FTM_BATCH__REDUCE_JOB_DEFINITION = module.batch.reduce_job_definition
     FTM_BATCH__REGION                = var.region
     FTM_BATCH__LOG_GROUP             = module.batch.log_group
+    FTM_CLOUD__STATE_MACHINE_ARN     = module.step_functions.state_machine_arn
+    FTM_CLOUD__REGION                = var.region
+    FTM_CLOUD__LLM_CLUSTER           = module.ecs_vllm.cluster_name
+    FTM_CLOUD__LLM_SERVICE           = module.ecs_vllm.service_name
   }
+}
+
+# --- the vLLM service, the Lambda functions, the state machine ------------------------------------------------
+
+output "state_machine_arn" {
+  description = "The multi-quarter state machine (ftm's cloud.state_machine_arn): `ftm cloud run` starts executions of it."
+  value       = module.step_functions.state_machine_arn
+}
+
+output "state_machine_log_group" {
+  description = "CloudWatch log group of the executions."
+  value       = module.step_functions.log_group
+}
+
+output "llm_cluster" {
+  description = "ECS cluster of the vLLM service (ftm's cloud.llm_cluster)."
+  value       = module.ecs_vllm.cluster_name
+}
+
+output "llm_service" {
+  description = "ECS service of vLLM (ftm's cloud.llm_service); the state machine sets its desired count."
+  value       = module.ecs_vllm.service_name
+}
+
+output "llm_base_url" {
+  description = "The LLM endpoint the jobs use (LLM_BASE_URL): llm_base_url, else vLLM's internal load balancer."
+  value       = local.llm_base_url
+}
+
+output "llm_health_url" {
+  description = "vLLM's /health through the internal load balancer (reachable from inside the VPC only)."
+  value       = module.ecs_vllm.health_url
+}
+
+output "llm_log_group" {
+  description = "CloudWatch log group of vLLM."
+  value       = module.ecs_vllm.log_group
+}
+
+output "lambda_function_names" {
+  description = "The state machine's Lambda functions by their state names."
+  value       = module.lambdas.function_names
+}
+
+output "lambda_image" {
+  description = "The image the Lambda functions run (push it before applying: a function cannot be created without its image)."
+  value       = module.lambdas.image_uri
 }

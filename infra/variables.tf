@@ -1,5 +1,5 @@
 variable "region" {
-  description = "AWS region of the whole deployment (lake bucket, Glue catalog, Athena, ECR, Batch)."
+  description = "AWS region of the whole deployment (lake bucket, Glue catalog, Athena, ECR, Batch, the vLLM service, Lambda, Step Functions)."
   type        = string
   default     = "us-east-1"
 }
@@ -11,7 +11,7 @@ variable "allowed_account_ids" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of resource names (buckets, KMS aliases, IAM roles and policies, ECR repositories, Batch queues and job definitions)."
+  description = "Prefix of resource names (buckets, KMS aliases, IAM roles and policies, ECR repositories, Batch queues and job definitions, the vLLM cluster and load balancer, Lambda functions, the state machine). At most 22 characters (load balancer names)."
   type        = string
   default     = "ftm"
 }
@@ -127,7 +127,7 @@ variable "subnet_ids" {
 }
 
 variable "security_group_ids" {
-  description = "Security groups of the Batch instances: no inbound, all outbound is enough."
+  description = "Security groups of the Batch instances: no inbound, all outbound is enough. They are also the ones the vLLM load balancer admits (the reduce jobs name themes through it)."
   type        = list(string)
 }
 
@@ -198,13 +198,13 @@ variable "batch_log_retention_days" {
 }
 
 variable "llm_base_url" {
-  description = "OpenAI-compatible endpoint the jobs name topics with (LLM_BASE_URL); null: unset."
+  description = "OpenAI-compatible endpoint the jobs name topics with (LLM_BASE_URL); null: the vLLM service's internal load balancer (http://<alb>/v1). The state machine also passes its execution's URL to each reduce job."
   type        = string
   default     = null
 }
 
 variable "llm_model" {
-  description = "Model at llm_base_url (LLM_MODEL); null: unset."
+  description = "Model at llm_base_url (LLM_MODEL); null: llm_served_model_name, the model the vLLM service serves."
   type        = string
   default     = null
 }
@@ -228,7 +228,123 @@ variable "batch_service_role_policy_arn" {
 }
 
 variable "batch_instance_role_policy_arn" {
-  description = "Policy of the ECS instance role; null: AWS's managed AmazonEC2ContainerServiceforEC2Role."
+  description = "Policy of the ECS container instance roles (the Batch instances' and the vLLM GPU instances'); null: AWS's managed AmazonEC2ContainerServiceforEC2Role."
   type        = string
   default     = null
+}
+
+# --- the vLLM service (modules/ecs_vllm) -----------------------------------------------------------------------
+
+variable "vllm_image_tag" {
+  description = "Tag of the vLLM image (in the ftm-vllm repository) the service runs; `make images` pushes it under the same TAG as the worker."
+  type        = string
+}
+
+variable "llm_model_s3_uri" {
+  description = "s3:// folder of Qwen3-8B (config.json, tokenizer files, *.safetensors) at a pinned revision, e.g. s3://<lake_bucket>/models/Qwen/Qwen3-8B/<commit>/ (containers/README.md: how to put it there). The vLLM task copies it at start and may read only this folder."
+  type        = string
+}
+
+variable "llm_model_kms_key_arns" {
+  description = "KMS key(s) the model's objects are encrypted with, if not the lake bucket's (which is added when the model sits in lake_bucket)."
+  type        = list(string)
+  default     = []
+}
+
+variable "llm_served_model_name" {
+  description = "Name vLLM serves the model under (what ftm sends as LLM_MODEL)."
+  type        = string
+  default     = "Qwen/Qwen3-8B"
+}
+
+variable "llm_subnet_ids" {
+  description = "Subnets of the vLLM load balancer, its GPU instances and the health-check Lambda: at least two Availability Zones (an ALB needs two). null: subnet_ids."
+  type        = list(string)
+  default     = null
+}
+
+variable "llm_instance_types" {
+  description = "GPU instance types of the vLLM service (1 GPU with 24 GB or more each)."
+  type        = list(string)
+  default     = ["g5.xlarge"]
+}
+
+variable "llm_on_demand_percentage" {
+  description = "Share of On-Demand instances of the vLLM service, in percent; the rest are Spot (20: 80% Spot / 20% On-Demand)."
+  type        = number
+  default     = 20
+}
+
+variable "llm_on_demand_base_capacity" {
+  description = "vLLM instances that are always On-Demand before the percentage applies."
+  type        = number
+  default     = 0
+}
+
+variable "llm_max_instances" {
+  description = "Most vLLM GPU instances at once (an execution's llm_tasks above it cannot be placed)."
+  type        = number
+  default     = 4
+}
+
+variable "llm_alb_deletion_protection" {
+  description = "Deletion protection of the vLLM load balancer (set false before `terraform destroy`)."
+  type        = bool
+  default     = true
+}
+
+variable "llm_log_retention_days" {
+  description = "Days vLLM's logs are kept."
+  type        = number
+  default     = 30
+}
+
+# --- the state machine and its Lambda functions (modules/lambdas, modules/step_functions) ---------------------
+
+variable "lambda_image_tag" {
+  description = "Tag of the Lambda image in the ftm-worker repository; null: <worker_image_tag>-lambda, as `make images` pushes it."
+  type        = string
+  default     = null
+}
+
+variable "lambda_partition_memory_mb" {
+  description = "Memory of the partition_firms function (MB), which plans a whole quarter."
+  type        = number
+  default     = 4096
+}
+
+variable "cloud_source" {
+  description = "ftm source of the executions' quarters (FTM_SOURCE of the functions): prefetch reads what `ftm prefetch` published."
+  type        = string
+  default     = "prefetch"
+}
+
+variable "cloud_max_concurrency" {
+  description = "Default quarters in flight per execution (FTM_CLOUD__MAX_CONCURRENCY); an execution's input may override it."
+  type        = number
+  default     = 2
+}
+
+variable "cloud_llm_tasks" {
+  description = "Default vLLM tasks per execution (FTM_CLOUD__LLM_TASKS); 0: no vLLM (keyword naming)."
+  type        = number
+  default     = 1
+}
+
+variable "cloud_health_wait_s" {
+  description = "Default seconds between vLLM health checks (FTM_CLOUD__HEALTH_WAIT_S)."
+  type        = number
+  default     = 30
+}
+
+variable "cloud_health_max_checks" {
+  description = "Default number of unhealthy checks after which an execution gives up (FTM_CLOUD__HEALTH_MAX_CHECKS)."
+  type        = number
+  default     = 40
+}
+
+variable "cloud_log_retention_days" {
+  description = "Days the Lambda functions' and the state machine's logs are kept."
+  type        = number
+  default     = 30
 }

@@ -196,3 +196,70 @@ def test_ref_parameters_have_values(jobs, tmp_path):
         missing = refs - set(defaults) - set(call.get('parameters', {}))
         assert not missing, f"{call['jobDefinition']}: Ref::{missing} has no default and is not submitted"
         assert {'quarter', 'run_id'} <= set(call['parameters'])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The state machine: its ASL template, the Terraform that fills it in, the Lambda handlers it calls
+
+ASL = INFRA/'state_machines'/'multi_quarter.asl.json'
+SFN = INFRA/'modules'/'step_functions'
+LAMBDAS = INFRA/'modules'/'lambdas'
+TEMPLATE_VAR = re.compile(r'\$\{([^}]*)\}')
+
+
+def test_asl_template_variables_are_exactly_the_ones_passed():
+    """Every ${...} of the ASL is a plain name the module passes, and the module passes nothing else; no %{ } template
+    directive (templatefile would read one). The module renders exactly this file."""
+    text = ASL.read_text()
+    used = set(TEMPLATE_VAR.findall(text))
+    assert used and all(re.fullmatch(r'[a-z_]+', v) for v in used), used
+    assert '%{' not in text
+    passed = _locals(SFN/'main.tf')['definition_vars']
+    assert set(passed) == used, f"the ASL uses {sorted(used - set(passed))} unpassed; the module passes {sorted(set(passed) - used)} unused"
+    assert _locals(SFN/'main.tf')['definition'] == (
+        '${templatefile("${path.module}/../../state_machines/multi_quarter.asl.json", local.definition_vars)}')
+    # the ASL with the variables filled in is JSON (what Terraform renders; the values here are stand-ins)
+    rendered = TEMPLATE_VAR.sub(lambda m: f'arn:aws:test:::{m.group(1)}', text)
+    json.loads(rendered)
+
+
+def test_asl_lambda_states_are_the_lambdas_module_functions():
+    "The functions the ASL invokes (by template variable) are the module's functions, handler for handler."
+    asl_functions = set(re.findall(r'"FunctionName":\s*"\$\{([a-z_]+)\}"', ASL.read_text()))
+    handlers = {k: _unq(v) for k, v in _locals(LAMBDAS/'main.tf')['handlers'].items()}
+    functions = set(_locals(LAMBDAS/'main.tf')['functions'])
+    assert asl_functions == set(handlers) == functions, (asl_functions, set(handlers), functions)
+    # the step_functions module takes exactly these ARNs and passes each to the variable of its name
+    passed = _locals(SFN/'main.tf')['definition_vars']
+    for name in handlers: assert passed[name] == f'${{var.lambda_arns.{name}}}', (name, passed[name])
+
+
+def test_lambda_handlers_exist_in_ftm():
+    "Each function's image command names a handler of ftm.cloud.lambdas: module.function, importable and callable."
+    import importlib
+    handlers = {k: _unq(v) for k, v in _locals(LAMBDAS/'main.tf')['handlers'].items()}
+    assert handlers == {k: f'ftm.cloud.lambdas.{k}_handler' for k in handlers}
+    for name, handler in handlers.items():
+        module, fn = handler.rsplit('.', 1)                 # how awslambdaric splits the command
+        assert callable(getattr(importlib.import_module(module), fn, None)), handler
+    from ftm.cloud import lambdas
+    assert set(lambdas.HANDLERS) == {h.rsplit('.', 1)[1] for h in handlers.values()}
+    fn = _blocks(LAMBDAS/'functions.tf', 'resource')[('aws_lambda_function', 'this')]
+    assert fn['image_config'][0]['command'] == ['${local.handlers[each.key]}']
+
+
+def test_lambda_environment_is_ftm_config():
+    """The functions' environment (modules/lambdas local.environment) consists of ftm settings: FTM_<SECTION>__<FIELD>
+    paths of ftm's Config (or the LLM_* aliases of the jobs' environment), and HF_HUB_OFFLINE for the image."""
+    from ftm.config import Config, _ENV_ALIASES
+    expr = _locals(LAMBDAS/'main.tf')['environment']
+    names = set(re.findall(r'\b((?:FTM_[A-Z0-9_]+)|HF_HUB_OFFLINE)\s*=', expr))
+    assert {'FTM_LAKE', 'FTM_CATALOG__KIND', 'FTM_SOURCE', 'FTM_EXECUTOR__KIND', 'FTM_CLOUD__LLM_BASE_URL',
+            'FTM_CLOUD__HEALTH_MAX_CHECKS', 'HF_HUB_OFFLINE'} <= names, names
+    for name in names - {'HF_HUB_OFFLINE'}:
+        obj = Config
+        for part in name[4:].lower().split('__'):
+            assert part in obj.model_fields, f"{name}: {part!r} is not a field of {obj.__name__}"
+            obj = obj.model_fields[part].annotation
+    # the jobs' shared environment comes last, so a quarter is planned with its jobs' settings
+    assert expr.startswith('${merge({') and expr.endswith('}, var.job_environment)}'), expr

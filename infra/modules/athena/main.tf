@@ -67,6 +67,7 @@ module "bucket" {
   #checkov:skip=CKV_AWS_144:no cross-region replication: query results are re-computable from the lake and expire anyway
   #checkov:skip=CKV2_AWS_62:no event notifications: nothing reacts to new query results (clients poll Athena for them)
   #checkov:skip=CKV2_AWS_64:AWS's default key policy on purpose: the account's IAM policies decide (the query policy grants kms:Decrypt/GenerateDataKey on this key only); a hand-written key policy risks locking the account out and is not checkable here
+  #checkov:skip=CKV_AWS_300:false positive: the rule above aborts incomplete uploads after a day for the whole bucket (tests/test_terraform.py reads it back), but once infra/ holds the orchestration modules checkov no longer resolves the rule's null prefix of private_bucket's dynamic filter and takes the rule for a prefixed one
 }
 
 # State written before the bucket moved into modules/private_bucket: moved, not destroyed and created again.

@@ -67,3 +67,18 @@ output "service_role_arn" {
   description = "Role of AWS Batch itself."
   value       = aws_iam_role.service.arn
 }
+
+output "map_job_queue_arn" {
+  description = "ARN of the map job queue (the state machine's SubmitJob target; its role may submit to it)."
+  value       = aws_batch_job_queue.map.arn
+}
+
+output "reduce_job_queue_arn" {
+  description = "ARN of the reduce job queue."
+  value       = aws_batch_job_queue.reduce.arn
+}
+
+output "shared_environment" {
+  description = "The environment both job definitions add to their own (LLM_BASE_URL / LLM_MODEL when set, extra_environment): the state machine's Lambda functions get it too, so that a quarter is planned with the settings its jobs run with."
+  value       = local.shared_environment
+}

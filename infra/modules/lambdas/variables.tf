@@ -1,0 +1,190 @@
+variable "name_prefix" {
+  description = "Prefix of every name: functions <name_prefix>-generate-quarters etc., their log groups /aws/lambda/<function>, roles <name_prefix>-lambda-lake / -lambda-health, security group <name_prefix>-llm-health."
+  type        = string
+  default     = "ftm"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the functions, the lake's Glue catalog and the Batch queues (FTM_CATALOG__REGION, FTM_BATCH__REGION, FTM_CLOUD__REGION)."
+  type        = string
+}
+
+# --- image -----------------------------------------------------------------------------------------------------
+
+variable "repository_url" {
+  description = "ECR repository URL of the worker image (modules/ecr worker_repository_url); the functions run its `lambda` target."
+  type        = string
+}
+
+variable "repository_name" {
+  description = "Name of that repository: its policy lets Lambda pull for this account's <name_prefix>-* functions."
+  type        = string
+}
+
+variable "image_tag" {
+  description = "Tag of the Lambda image in that repository: <worker_image_tag>-lambda as `make images` pushes it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag must be a valid Docker tag."
+  }
+}
+
+# --- the lake --------------------------------------------------------------------------------------------------
+
+variable "lake_uri" {
+  description = "The lake, s3://<lake_bucket>/<lake_prefix> (FTM_LAKE)."
+  type        = string
+}
+
+variable "lake_bucket" {
+  description = "Lake bucket: the lake role may read and write only <lake_prefix>/* in it."
+  type        = string
+}
+
+variable "lake_prefix" {
+  description = "Key prefix of the lake in lake_bucket."
+  type        = string
+}
+
+variable "lake_kms_key_arns" {
+  description = "KMS key(s) of the lake bucket (empty with SSE-S3): the lake role may encrypt and decrypt with them. A list so that its length is known at plan time."
+  type        = list(string)
+  default     = []
+}
+
+variable "glue_database" {
+  description = "Glue database = Iceberg namespace of the lake (FTM_CATALOG__NAMESPACE): the lake role may read its tables."
+  type        = string
+}
+
+variable "source_name" {
+  description = "ftm's source for the executions' quarters (FTM_SOURCE): prefetch reads the transcripts `ftm prefetch` published to the lake."
+  type        = string
+  default     = "prefetch"
+}
+
+# --- Batch and the jobs' settings ------------------------------------------------------------------------------
+
+variable "batch" {
+  description = "The Batch module's names: map_job_queue, reduce_job_queue, map_job_definition, reduce_job_definition, log_group (ftm's batch.* settings)."
+  type = object({
+    map_job_queue         = string
+    reduce_job_queue      = string
+    map_job_definition    = string
+    reduce_job_definition = string
+    log_group             = string
+  })
+}
+
+variable "job_environment" {
+  description = "The environment the Batch job definitions share (modules/batch shared_environment: LLM_BASE_URL, LLM_MODEL, extra FTM_* settings), added to the functions' so that a quarter is planned with its jobs' settings."
+  type        = map(string)
+  default     = {}
+}
+
+# --- defaults of an execution (ftm's cloud.* settings) ---------------------------------------------------------
+
+variable "max_concurrency" {
+  description = "Quarters in flight at once (FTM_CLOUD__MAX_CONCURRENCY): 2 lets quarter N+1's map overlap quarter N's reduce."
+  type        = number
+  default     = 2
+}
+
+variable "llm_tasks" {
+  description = "vLLM tasks kept warm during an execution (FTM_CLOUD__LLM_TASKS); 0: no vLLM (keyword naming)."
+  type        = number
+  default     = 1
+}
+
+variable "llm_base_url" {
+  description = "vLLM's OpenAI-compatible URL for the reduce jobs (FTM_CLOUD__LLM_BASE_URL)."
+  type        = string
+}
+
+variable "llm_health_url" {
+  description = "vLLM's /health, checked by llm_health before the first quarter (FTM_CLOUD__LLM_HEALTH_URL)."
+  type        = string
+}
+
+variable "llm_cluster" {
+  description = "ECS cluster of the vLLM service (FTM_CLOUD__LLM_CLUSTER)."
+  type        = string
+}
+
+variable "llm_service" {
+  description = "ECS service of vLLM (FTM_CLOUD__LLM_SERVICE)."
+  type        = string
+}
+
+variable "health_wait_s" {
+  description = "Seconds between vLLM health checks (FTM_CLOUD__HEALTH_WAIT_S)."
+  type        = number
+  default     = 30
+}
+
+variable "health_max_checks" {
+  description = "Unhealthy checks after which an execution gives up before any quarter starts (FTM_CLOUD__HEALTH_MAX_CHECKS): 40 x 30 s = 20 minutes for a GPU instance to start, pull the image and load the model."
+  type        = number
+  default     = 40
+}
+
+# --- functions -------------------------------------------------------------------------------------------------
+
+variable "partition_memory_mb" {
+  description = "Memory of partition_firms (MB; Lambda's CPU share grows with it): it plans a whole quarter."
+  type        = number
+  default     = 4096
+
+  validation {
+    condition     = var.partition_memory_mb >= 1024 && var.partition_memory_mb <= 10240
+    error_message = "partition_memory_mb must be 1024-10240."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days the functions' CloudWatch logs are kept."
+  type        = number
+  default     = 30
+}
+
+variable "log_kms_key_arn" {
+  description = "KMS key that encrypts the functions' log groups; null: CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+}
+
+# --- network of llm_health -------------------------------------------------------------------------------------
+
+variable "vpc_id" {
+  description = "VPC of the vLLM load balancer: llm_health runs in it."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Subnets of llm_health's network interfaces (the load balancer's VPC; it needs no internet access)."
+  type        = list(string)
+}
+
+variable "alb_security_group_id" {
+  description = "Security group of the vLLM load balancer: llm_health's only egress."
+  type        = string
+}
+
+variable "alb_listener_port" {
+  description = "Port of the load balancer's listener."
+  type        = number
+  default     = 80
+}
+
+variable "tags" {
+  description = "Tags put on every taggable resource of the module."
+  type        = map(string)
+  default     = {}
+}

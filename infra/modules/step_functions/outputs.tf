@@ -1,0 +1,27 @@
+# Built from the name in AWS's ARN format rather than read from the resource, so that it is known before the state
+# machine exists: `terraform plan` already shows ftm_env, and the tests' emulated apply, which cannot create a state
+# machine in moto, still has it. tests/test_terraform.py checks it against the planned resource's name.
+output "state_machine_arn" {
+  description = "ARN of the multi-quarter state machine (ftm's cloud.state_machine_arn)."
+  value       = "arn:${local.partition}:states:${var.region}:${local.account_id}:stateMachine:${local.name}"
+}
+
+output "state_machine_name" {
+  description = "Name of the state machine."
+  value       = local.name
+}
+
+output "role_arn" {
+  description = "Role of the state machine."
+  value       = aws_iam_role.this.arn
+}
+
+output "log_group" {
+  description = "CloudWatch log group of the executions."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "definition" {
+  description = "The rendered Amazon States Language definition."
+  value       = local.definition
+}
