@@ -178,8 +178,9 @@ module "lambdas" {
   alb_security_group_id = module.ecs_vllm.alb_security_group_id
   alb_listener_port     = module.ecs_vllm.listener_port
 
-  partition_memory_mb = var.lambda_partition_memory_mb
-  log_retention_days  = var.cloud_log_retention_days
+  partition_memory_mb  = var.lambda_partition_memory_mb
+  reserved_concurrency = var.lambda_reserved_concurrency
+  log_retention_days   = var.cloud_log_retention_days
 
   tags = local.tags
 }

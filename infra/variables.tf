@@ -313,6 +313,18 @@ variable "lambda_partition_memory_mb" {
   default     = 4096
 }
 
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency of the five functions (-1: unreserved); null: 5 for generate_quarters and llm_health, 10 for the others (needs the account's Lambda concurrency to be at least 140)."
+  type = object({
+    generate_quarters = number
+    check_prefetch    = number
+    partition_firms   = number
+    llm_health        = number
+    record_quarter    = number
+  })
+  default = null
+}
+
 variable "cloud_source" {
   description = "ftm source of the executions' quarters (FTM_SOURCE of the functions): prefetch reads what `ftm prefetch` published."
   type        = string

@@ -47,7 +47,7 @@ resource "aws_lambda_function" "this" {
 
   timeout                        = each.value.timeout
   memory_size                    = each.value.memory
-  reserved_concurrent_executions = each.value.reserved
+  reserved_concurrent_executions = var.reserved_concurrency[each.key] # -1: unreserved
 
   ephemeral_storage {
     size = each.value.ephemeral

@@ -38,14 +38,14 @@ locals {
   # Size and limits per function. partition_firms plans a quarter (reads its transcripts, writes the run's
   # manifest and settings to the lake): Lambda's longest timeout, and memory (CPU grows with it) for pyarrow. The
   # others read or write a few small objects, but every one imports pyarrow: 1024 MB at least. Reserved concurrency
-  # caps each function (an execution runs at most max_concurrency quarters; several executions may overlap) and
-  # keeps a runaway loop from taking the account's whole Lambda concurrency.
+  # (var.reserved_concurrency) caps each function: an execution runs at most max_concurrency quarters, several
+  # executions may overlap, and a runaway loop cannot take the account's whole Lambda concurrency.
   functions = {
-    generate_quarters = { timeout = 120, memory = 1024, ephemeral = 512, reserved = 5, vpc = false }
-    check_prefetch    = { timeout = 300, memory = 2048, ephemeral = 512, reserved = 10, vpc = false }
-    partition_firms   = { timeout = 900, memory = var.partition_memory_mb, ephemeral = 4096, reserved = 10, vpc = false }
-    llm_health        = { timeout = 30, memory = 1024, ephemeral = 512, reserved = 5, vpc = true }
-    record_quarter    = { timeout = 120, memory = 1024, ephemeral = 512, reserved = 10, vpc = false }
+    generate_quarters = { timeout = 120, memory = 1024, ephemeral = 512, vpc = false }
+    check_prefetch    = { timeout = 300, memory = 2048, ephemeral = 512, vpc = false }
+    partition_firms   = { timeout = 900, memory = var.partition_memory_mb, ephemeral = 4096, vpc = false }
+    llm_health        = { timeout = 30, memory = 1024, ephemeral = 512, vpc = true }
+    record_quarter    = { timeout = 120, memory = 1024, ephemeral = 512, vpc = false }
   }
 
   image_uri = "${var.repository_url}:${var.image_tag}"

@@ -148,6 +148,30 @@ variable "partition_memory_mb" {
   }
 }
 
+variable "reserved_concurrency" {
+  description = "Reserved concurrency of each function (-1: unreserved). Reserving needs the account's Lambda concurrency to exceed the sum by AWS's unreserved minimum of 100; in an account with a low quota, ask for more or set -1."
+  type = object({
+    generate_quarters = number
+    check_prefetch    = number
+    partition_firms   = number
+    llm_health        = number
+    record_quarter    = number
+  })
+  nullable = false # null (the root's default) means these defaults
+  default = {
+    generate_quarters = 5
+    check_prefetch    = 10
+    partition_firms   = 10
+    llm_health        = 5
+    record_quarter    = 10
+  }
+
+  validation {
+    condition     = alltrue([for v in values(var.reserved_concurrency) : v == -1 || v >= 1])
+    error_message = "reserved_concurrency values must be -1 (unreserved) or at least 1 (0 would disable the function)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Days the functions' CloudWatch logs are kept."
   type        = number
