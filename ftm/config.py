@@ -211,6 +211,7 @@ class CloudConfig(_Section):
     ecs_endpoint_url: str | None = Field(None, description="ECS endpoint (tests)")
     max_concurrency: int = Field(2, ge=1, le=40, description="quarters in flight at once: 2 lets quarter N+1's map overlap quarter N's reduce")
     llm_tasks: int = Field(1, ge=0, le=16, description="vLLM tasks kept warm during an execution; 0: no vLLM (keyword naming)")
+    llm_max_tasks: int | None = Field(None, ge=1, description="most vLLM tasks the ECS capacity can run (Terraform: llm_max_instances); more never turn healthy")
     llm_base_url: str | None = Field(None, description="the vLLM service's OpenAI-compatible URL (internal load balancer), for the reduce jobs")
     llm_health_url: str | None = Field(None, description="vLLM's /health through the same load balancer")
     llm_cluster: str | None = Field(None, description="ECS cluster of the vLLM service (`ftm cloud stop` scales it to 0)")

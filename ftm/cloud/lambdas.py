@@ -72,6 +72,9 @@ def generate_quarters(event: dict, env=None) -> dict:
     base_url = cloud.llm_base_url or cfg.naming.base_url or ''
     if llm and not base_url: raise ConfigError("LLM naming needs FTM_CLOUD__LLM_BASE_URL (the vLLM load balancer) or LLM_BASE_URL")
     if tasks and not cloud.llm_health_url: raise ConfigError("FTM_CLOUD__LLM_HEALTH_URL is not set: the health gate has nothing to check")
+    if cloud.llm_max_tasks is not None and tasks > cloud.llm_max_tasks:
+        raise BadEvent(f"llm_tasks {tasks} is more than the {cloud.llm_max_tasks} vLLM instances the deployment can start "
+                       "(Terraform llm_max_instances): the extra tasks would never be placed and the health gate would time out")
     return dict(quarters=[dict(quarter=str(q), run_id=run_id) for q in qs], lake=cfg.lake,
                 settings=dict(max_concurrency=cloud.max_concurrency, llm_tasks=tasks, llm_base_url=base_url,
                               llm_health_url=cloud.llm_health_url or '', health_wait_s=cloud.health_wait_s,
