@@ -200,6 +200,13 @@ module "step_functions" {
   map_job_definition_arn    = module.batch.map_job_definition_arn
   reduce_job_definition_arn = module.batch.reduce_job_definition_arn
 
+  # The operator policy (ftm cloud run|status|stop|record): the lake's records, the jobs' logs.
+  create_operator_policy = var.create_cloud_operator_policy
+  lake_bucket            = module.storage.bucket
+  lake_prefix            = module.storage.lake_prefix
+  lake_kms_key_arns      = local.lake_kms_key_arns
+  batch_log_group_arn    = module.batch.log_group_arn
+
   log_retention_days = var.cloud_log_retention_days
 
   tags = local.tags

@@ -117,6 +117,11 @@ output "state_machine_arn" {
   value       = module.step_functions.state_machine_arn
 }
 
+output "cloud_operator_policy_arn" {
+  description = "IAM policy to attach to whoever runs `ftm cloud run|status|stop|record` (this state machine, its executions, the vLLM service, the Batch jobs, the lake's records, the logs); null with create_cloud_operator_policy = false."
+  value       = module.step_functions.operator_policy_arn
+}
+
 output "state_machine_log_group" {
   description = "CloudWatch log group of the executions."
   value       = module.step_functions.log_group

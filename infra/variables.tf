@@ -355,6 +355,12 @@ variable "cloud_health_max_checks" {
   default     = 40
 }
 
+variable "create_cloud_operator_policy" {
+  description = "Create the IAM policy <name_prefix>-cloud-operator (output cloud_operator_policy_arn) for whoever runs `ftm cloud run|status|stop|record`; attach it yourself."
+  type        = bool
+  default     = true
+}
+
 variable "cloud_log_retention_days" {
   description = "Days the Lambda functions' and the state machine's logs are kept."
   type        = number

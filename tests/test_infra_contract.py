@@ -263,3 +263,41 @@ def test_lambda_environment_is_ftm_config():
             obj = obj.model_fields[part].annotation
     # the jobs' shared environment comes last, so a quarter is planned with its jobs' settings
     assert expr.startswith('${merge({') and expr.endswith('}, var.job_environment)}'), expr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The operator policy (modules/step_functions operator.tf) and what `ftm cloud` calls
+
+def _statements(path: Path, document: str) -> list[dict]:
+    "The statement blocks of one aws_iam_policy_document data source (dynamic ones by their content)."
+    [doc] = [body for block in _load(path).get('data', []) for typ, named in block.items() if _unq(typ) == 'aws_iam_policy_document'
+             for name, body in named.items() if _unq(name) == document]
+    out = list(doc.get('statement', []))
+    for d in doc.get('dynamic', []):
+        for label, body in d.items():
+            if _unq(label) == 'statement': out += body['content']
+    return out
+
+
+def test_operator_policy_covers_what_ftm_cloud_calls():
+    """The cloud operator policy allows every AWS action `ftm cloud run|status|stop` makes (ftm.cloud.stepfunctions
+    .PERMISSIONS, which its AccessDenied hint names): a call added on one side without the other fails here."""
+    from ftm.cloud.stepfunctions import PERMISSIONS
+    statements = _statements(SFN/'operator.tf', 'operator')
+    actions = {_unq(a) for st in statements for a in st['actions']}
+    missing = set(PERMISSIONS) - actions
+    assert not missing, f"ftm cloud needs {sorted(missing)}: add them to modules/step_functions/operator.tf"
+    # the driver's records in the lake (Lake.put_record: <lake>/_records/quarter=Q/<run id>.cloud.json|.cloud.ipynb)
+    assert {'s3:GetObject', 's3:PutObject', 's3:ListBucket'} <= actions
+    by_sid = {_unq(st['sid']): st for st in statements}
+    assert [_unq(r) for r in by_sid['ReadWriteRecords']['resources']] == ['arn:${local.partition}:s3:::${var.lake_bucket}/${local.records_prefix}/*']
+    assert _unq(_locals(SFN/'operator.tf')['records_prefix']) == '${join("/", compact([local.lake_prefix, "_records"]))}'
+    # '*' only where AWS has no resource-level permission
+    for st in statements:
+        if [_unq(r) for r in st['resources']] == ['*']: assert [_unq(a) for a in st['actions']] == ['batch:DescribeJobs'], st
+    policy = _blocks(SFN/'operator.tf', 'resource')[('aws_iam_policy', 'operator')]
+    assert policy['count'] == '${var.create_operator_policy ? 1 : 0}'
+    assert _unq(policy['name']) == '${var.name_prefix}-cloud-operator'
+    assert policy['policy'] == '${data.aws_iam_policy_document.operator[0].json}'
+    outputs = _blocks(INFRA/'outputs.tf', 'output')
+    assert outputs['cloud_operator_policy_arn']['value'] == '${module.step_functions.operator_policy_arn}'

@@ -147,6 +147,7 @@ def test_apply_outputs(applied):
     assert applied['llm_health_url'] == applied['llm_base_url'].removesuffix('/v1') + '/health'
     assert applied['lambda_function_names'] == {k: f"ftm-{k.replace('_', '-')}" for k in LAMBDAS}
     assert applied['lambda_image'] == f'{ecr}/ftm-worker:{IMAGE_TAG}-lambda'
+    assert applied['cloud_operator_policy_arn'] == f'arn:aws:iam::{ACCOUNT}:policy/ftm-cloud-operator'
 
 
 def test_ftm_env_is_ftm_config(applied):
@@ -713,6 +714,58 @@ def test_state_machine_role_allows_exactly_the_definition(definition, applied, a
     assert lg['retentionInDays'] == 30
 
 
+def test_cloud_operator_policy(applied, aws):
+    """The policy for whoever runs `ftm cloud`: every call ftm.cloud.stepfunctions.PERMISSIONS lists is allowed on this
+    deployment's state machine, its executions, the vLLM service and its Batch jobs, and on nothing else; the lake's
+    records (and only they) may be read and written with the lake key; the executions' and jobs' logs read."""
+    import fnmatch
+    from ftm.cloud.stepfunctions import PERMISSIONS
+    iam, arn = aws('iam'), applied['cloud_operator_policy_arn']
+    pol = iam.get_policy(PolicyArn=arn)['Policy']
+    assert pol['AttachmentCount'] == 0   # created, not attached
+    doc = iam.get_policy_version(PolicyArn=arn, VersionId=pol['DefaultVersionId'])['PolicyVersion']['Document']
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    sts = doc['Statement']
+    assert all(st['Effect'] == 'Allow' for st in sts)
+    allowed = lambda action, res: any(action in _as_list(s['Action']) and any(fnmatch.fnmatchcase(res, r) for r in _as_list(s['Resource']))
+                                      for s in sts)
+    execution = f'arn:aws:states:{REGION}:{ACCOUNT}:execution:ftm-multi-quarter:20260101T000000Z-0a1b'
+    service = f'arn:aws:ecs:{REGION}:{ACCOUNT}:service/ftm-vllm/ftm-vllm'
+    job = f'arn:aws:batch:{REGION}:{ACCOUNT}:job/0123-abcd'
+    where = {'states:StartExecution': STATE_MACHINE_ARN, 'states:ListExecutions': STATE_MACHINE_ARN,
+             'states:DescribeStateMachine': STATE_MACHINE_ARN, 'states:DescribeExecution': execution,
+             'states:GetExecutionHistory': execution, 'states:StopExecution': execution,
+             'ecs:DescribeServices': service, 'ecs:UpdateService': service, 'batch:DescribeJobs': '*',
+             'batch:TerminateJob': job}
+    assert set(PERMISSIONS) <= set(where), f"ftm cloud calls {sorted(set(PERMISSIONS) - set(where))}: say on what here"
+    for action in PERMISSIONS: assert allowed(action, where[action]), action
+    # nothing else: another state machine, its executions, another service
+    other_sm = f'arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:other'
+    assert not allowed('states:StartExecution', other_sm) and not allowed('states:ListExecutions', other_sm)
+    assert not allowed('states:StopExecution', f'arn:aws:states:{REGION}:{ACCOUNT}:execution:other:20260101T000000Z-0a1b')
+    assert not allowed('ecs:UpdateService', f'arn:aws:ecs:{REGION}:{ACCOUNT}:service/ftm-vllm/other')
+    assert not allowed('states:DeleteStateMachine', STATE_MACHINE_ARN) and not allowed('states:StartExecution', execution)
+    # the records, nothing else of the lake
+    lake = f'arn:aws:s3:::{LAKE_BUCKET}/{LAKE_PREFIX}'
+    for suffix in ('.cloud.json', '.cloud.ipynb', '.sfn.json'):
+        rec = f'{lake}/_records/quarter=2016Q2/20260101T000000Z-0a1b{suffix}'
+        assert allowed('s3:PutObject', rec) and allowed('s3:GetObject', rec), suffix
+    for other in (f'{lake}/ftm/themes/data/x.parquet', f'{lake}/_staging/quarter=2016Q2/r/x.parquet', f'{lake}_records/x'):
+        assert not allowed('s3:PutObject', other) and not allowed('s3:GetObject', other), other
+    assert not any(a in _as_list(st['Action']) for st in sts for a in ('s3:DeleteObject', 'glue:GetTable'))
+    [ls] = [st for st in sts if 's3:ListBucket' in _as_list(st['Action'])]
+    assert ls['Resource'] == f'arn:aws:s3:::{LAKE_BUCKET}'
+    assert sorted(ls['Condition']['StringLike']['s3:prefix']) == [f'{LAKE_PREFIX}/_records', f'{LAKE_PREFIX}/_records/*']
+    assert allowed('kms:Decrypt', applied['lake_kms_key_arn']) and allowed('kms:GenerateDataKey', applied['lake_kms_key_arn'])
+    assert not allowed('kms:Decrypt', applied['athena_kms_key_arn'])
+    for group in (applied['state_machine_log_group'], applied['batch_log_group']):
+        lg = f'arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}'
+        assert allowed('logs:FilterLogEvents', lg) and allowed('logs:GetLogEvents', f'{lg}:log-stream:ftm/default/abc'), group
+    assert not allowed('logs:GetLogEvents', f'arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/other:log-stream:x')
+    for st in sts:
+        if '*' in _as_list(st['Resource']): assert _as_list(st['Action']) == ['batch:DescribeJobs'], st
+
+
 # moto drops the description of a security group rule that references another group (it keeps descriptions only
 # on CIDR rules: moto/ec2/models/security_groups.py reads the description from the rule's IP range), so the plan
 # wants to set it again. Tolerated for these resources and this attribute only.
@@ -754,7 +807,7 @@ def test_replan_creates_only_the_ecs_service(stack):
 def test_plan_cpu_map_and_sse_s3(stack):
     """The variants not applied, planned against the applied stack: map_on_gpu = false (the GPU environment goes, the
     map queue moves to the CPU one, the map job asks for no GPU) and SSE-S3 for both buckets (the keys go, and so do
-    the KMS statements of the job role and the query policy)."""
+    the KMS statements of the job role, the query policy and the operator policy)."""
     _, tf = stack
     tf('plan', '-input=false', '-no-color', '-refresh=false', '-parallelism=10', '-var', 'map_on_gpu=false',
        '-var', 'lake_create_kms_key=false', '-var', 'create_kms_key=false', '-out=variant.tfplan', *_targets(tf),
@@ -780,6 +833,8 @@ def test_plan_cpu_map_and_sse_s3(stack):
     assert 'UseLakeKey' not in {st['Sid'] for st in job['Statement']}
     query = json.loads(changes['module.athena.aws_iam_policy.query[0]']['after']['policy'])
     assert not {'DecryptLake', 'UseResultsKey'} & {st['Sid'] for st in query['Statement']}
+    operator = json.loads(changes['module.step_functions.aws_iam_policy.operator[0]']['after']['policy'])
+    assert 'UseLakeKey' not in {st['Sid'] for st in operator['Statement']}
     assert plan['output_changes']['lake_kms_key_arn']['after'] is None
 
 

@@ -33,6 +33,11 @@ output "log_group" {
   value       = aws_cloudwatch_log_group.jobs.name
 }
 
+output "log_group_arn" {
+  description = "ARN of the jobs' log group."
+  value       = aws_cloudwatch_log_group.jobs.arn
+}
+
 output "image" {
   description = "Image the job definitions run."
   value       = local.image

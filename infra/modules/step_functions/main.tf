@@ -2,7 +2,8 @@
 # and names of the Lambda functions, the vLLM service and the Batch queues and job definitions. Its role may invoke
 # those five functions, submit to those two queues with those two job definitions (and watch and stop the jobs it
 # submitted), and set the desired count of that one ECS service — nothing else. Every execution is logged (level
-# ALL, with its data) to a log group of its own and traced with X-Ray.
+# ALL, with its data) to a log group of its own and traced with X-Ray. operator.tf: the IAM policy for whoever runs
+# `ftm cloud` (created, not attached).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -11,6 +12,9 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   name       = "${var.name_prefix}-multi-quarter"
+
+  # Built from the name in AWS's ARN format (outputs.tf says why).
+  state_machine_arn = "arn:${local.partition}:states:${var.region}:${local.account_id}:stateMachine:${local.name}"
 
   tags = merge({ "ftm:component" = "step-functions" }, var.tags)
 

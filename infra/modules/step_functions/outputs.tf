@@ -3,7 +3,7 @@
 # machine in moto, still has it. tests/test_terraform.py checks it against the planned resource's name.
 output "state_machine_arn" {
   description = "ARN of the multi-quarter state machine (ftm's cloud.state_machine_arn)."
-  value       = "arn:${local.partition}:states:${var.region}:${local.account_id}:stateMachine:${local.name}"
+  value       = local.state_machine_arn
 }
 
 output "state_machine_name" {
@@ -24,4 +24,9 @@ output "log_group" {
 output "definition" {
   description = "The rendered Amazon States Language definition."
   value       = local.definition
+}
+
+output "operator_policy_arn" {
+  description = "IAM policy for whoever runs `ftm cloud run|status|stop|record` (attach it yourself); null when create_operator_policy = false."
+  value       = var.create_operator_policy ? aws_iam_policy.operator[0].arn : null
 }

@@ -60,6 +60,34 @@ variable "reduce_job_definition_arn" {
   type        = string
 }
 
+variable "create_operator_policy" {
+  description = "Create the IAM policy <name_prefix>-cloud-operator for whoever runs `ftm cloud run|status|stop|record` (not attached: attach it to that role or user)."
+  type        = bool
+  default     = true
+}
+
+variable "lake_bucket" {
+  description = "Lake bucket: the operator policy may list, read and write <lake_prefix>/_records/ in it (the driver's .cloud.json / .cloud.ipynb records)."
+  type        = string
+}
+
+variable "lake_prefix" {
+  description = "Key prefix of the lake in lake_bucket (empty for the bucket root)."
+  type        = string
+}
+
+variable "lake_kms_key_arns" {
+  description = "KMS key(s) of the lake bucket (empty with SSE-S3): the operator policy may decrypt and generate data keys with them."
+  type        = list(string)
+  default     = []
+}
+
+variable "batch_log_group_arn" {
+  description = "ARN of the Batch jobs' log group (modules/batch log_group_arn): the operator policy may read it; null: only the executions' log group."
+  type        = string
+  default     = null
+}
+
 variable "log_retention_days" {
   description = "Days the execution logs are kept."
   type        = number
