@@ -166,6 +166,7 @@ module "lambdas" {
 
   max_concurrency   = var.cloud_max_concurrency
   llm_tasks         = var.cloud_llm_tasks
+  llm_max_tasks     = var.llm_max_instances # one vLLM task per GPU instance
   llm_base_url      = local.llm_base_url
   llm_health_url    = module.ecs_vllm.health_url
   llm_cluster       = module.ecs_vllm.cluster_name

@@ -338,9 +338,14 @@ variable "cloud_max_concurrency" {
 }
 
 variable "cloud_llm_tasks" {
-  description = "Default vLLM tasks per execution (FTM_CLOUD__LLM_TASKS); 0: no vLLM (keyword naming)."
+  description = "Default vLLM tasks per execution (FTM_CLOUD__LLM_TASKS); 0: no vLLM (keyword naming). At most llm_max_instances (one task per g5.xlarge), which the functions get as FTM_CLOUD__LLM_MAX_TASKS: an execution asking for more is refused."
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.cloud_llm_tasks >= 0 && var.cloud_llm_tasks <= var.llm_max_instances
+    error_message = "cloud_llm_tasks must be between 0 and llm_max_instances (one vLLM task per GPU instance: the tasks above it would never be placed); raise llm_max_instances too."
+  }
 }
 
 variable "cloud_health_wait_s" {

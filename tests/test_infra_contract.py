@@ -255,7 +255,10 @@ def test_lambda_environment_is_ftm_config():
     expr = _locals(LAMBDAS/'main.tf')['environment']
     names = set(re.findall(r'\b((?:FTM_[A-Z0-9_]+)|HF_HUB_OFFLINE)\s*=', expr))
     assert {'FTM_LAKE', 'FTM_CATALOG__KIND', 'FTM_SOURCE', 'FTM_EXECUTOR__KIND', 'FTM_CLOUD__LLM_BASE_URL',
-            'FTM_CLOUD__HEALTH_MAX_CHECKS', 'HF_HUB_OFFLINE'} <= names, names
+            'FTM_CLOUD__HEALTH_MAX_CHECKS', 'FTM_CLOUD__LLM_TASKS', 'FTM_CLOUD__LLM_MAX_TASKS', 'HF_HUB_OFFLINE'} <= names, names
+    # the functions' cap on an execution's llm_tasks is the deployment's GPU instance count
+    [lam] = [body for m in _load(INFRA/'main.tf')['module'] for name, body in m.items() if _unq(name) == 'lambdas']
+    assert lam['llm_max_tasks'] == '${var.llm_max_instances}' and lam['llm_tasks'] == '${var.cloud_llm_tasks}'
     for name in names - {'HF_HUB_OFFLINE'}:
         obj = Config
         for part in name[4:].lower().split('__'):

@@ -606,6 +606,8 @@ def test_lambda_environment_is_ftm_config(applied, aws):
     assert (cfg.batch.job_queue, cfg.batch.reduce_job_queue, cfg.batch.region) == ('ftm-map', 'ftm-reduce', REGION)
     c = cfg.cloud
     assert (c.region, c.max_concurrency, c.llm_tasks, c.health_wait_s, c.health_max_checks) == (REGION, 2, 1, 30, 40)
+    # one vLLM task per GPU instance: generate_quarters refuses an execution asking for more than llm_max_instances
+    assert c.llm_max_tasks == 4 and env['FTM_CLOUD__LLM_MAX_TASKS'] == '4'
     assert (c.llm_base_url, c.llm_health_url) == (applied['llm_base_url'], applied['llm_health_url'])
     assert (c.llm_cluster, c.llm_service) == ('ftm-vllm', 'ftm-vllm')
     # the jobs' shared settings: the same naming endpoint and model as the reduce job
@@ -806,12 +808,13 @@ def test_replan_creates_only_the_ecs_service(stack):
 
 def test_plan_cpu_map_and_sse_s3(stack):
     """The variants not applied, planned against the applied stack: map_on_gpu = false (the GPU environment goes, the
-    map queue moves to the CPU one, the map job asks for no GPU) and SSE-S3 for both buckets (the keys go, and so do
-    the KMS statements of the job role, the query policy and the operator policy)."""
+    map queue moves to the CPU one, the map job asks for no GPU), SSE-S3 for both buckets (the keys go, and so do
+    the KMS statements of the job role, the query policy and the operator policy) and llm_max_instances = 6 (the
+    GPU group's maximum and the functions' FTM_CLOUD__LLM_MAX_TASKS)."""
     _, tf = stack
     tf('plan', '-input=false', '-no-color', '-refresh=false', '-parallelism=10', '-var', 'map_on_gpu=false',
-       '-var', 'lake_create_kms_key=false', '-var', 'create_kms_key=false', '-out=variant.tfplan', *_targets(tf),
-       timeout=180)
+       '-var', 'lake_create_kms_key=false', '-var', 'create_kms_key=false', '-var', 'llm_max_instances=6',
+       '-out=variant.tfplan', *_targets(tf), timeout=180)
     plan = json.loads(tf('show', '-json', '-no-color', 'variant.tfplan').stdout)
     changes = {c['address']: c['change'] for c in plan['resource_changes']}
     ce = 'module.batch.aws_batch_compute_environment.this'
@@ -836,6 +839,19 @@ def test_plan_cpu_map_and_sse_s3(stack):
     operator = json.loads(changes['module.step_functions.aws_iam_policy.operator[0]']['after']['policy'])
     assert 'UseLakeKey' not in {st['Sid'] for st in operator['Statement']}
     assert plan['output_changes']['lake_kms_key_arn']['after'] is None
+    # llm_max_instances = 6: six GPU instances at most, and the functions refuse an execution asking for more
+    assert changes['module.ecs_vllm.aws_autoscaling_group.gpu']['after']['max_size'] == 6
+    for name in LAMBDAS:
+        fn = changes[f'module.lambdas.aws_lambda_function.this["{name}"]']['after']
+        assert fn['environment'][0]['variables']['FTM_CLOUD__LLM_MAX_TASKS'] == '6', name
+
+
+def test_plan_refuses_more_llm_tasks_than_instances(stack):
+    "cloud_llm_tasks above llm_max_instances could never be placed: the plan stops at the variable's validation."
+    _, tf = stack
+    p = tf('plan', '-input=false', '-no-color', '-refresh=false', '-parallelism=10', '-var', 'cloud_llm_tasks=5',
+           *_targets(tf), ok=(1,), timeout=180)
+    assert 'cloud_llm_tasks must be between 0 and llm_max_instances' in ' '.join(p.stderr.split()), p.stderr[-3000:]
 
 
 def test_plan_refuses_one_az_for_the_load_balancer(stack, aws):

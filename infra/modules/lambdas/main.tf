@@ -71,6 +71,7 @@ locals {
       FTM_CLOUD__REGION                = var.region
       FTM_CLOUD__MAX_CONCURRENCY       = tostring(var.max_concurrency)
       FTM_CLOUD__LLM_TASKS             = tostring(var.llm_tasks)
+      FTM_CLOUD__LLM_MAX_TASKS         = tostring(var.llm_max_tasks)
       FTM_CLOUD__LLM_BASE_URL          = var.llm_base_url
       FTM_CLOUD__LLM_HEALTH_URL        = var.llm_health_url
       FTM_CLOUD__LLM_CLUSTER           = var.llm_cluster

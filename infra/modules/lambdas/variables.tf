@@ -98,9 +98,24 @@ variable "max_concurrency" {
 }
 
 variable "llm_tasks" {
-  description = "vLLM tasks kept warm during an execution (FTM_CLOUD__LLM_TASKS); 0: no vLLM (keyword naming)."
+  description = "vLLM tasks kept warm during an execution (FTM_CLOUD__LLM_TASKS); 0: no vLLM (keyword naming). At most llm_max_tasks."
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.llm_tasks <= var.llm_max_tasks
+    error_message = "llm_tasks must not exceed llm_max_tasks: the tasks above it would never be placed."
+  }
+}
+
+variable "llm_max_tasks" {
+  description = "Most vLLM tasks the deployment can run at once, one per GPU instance (FTM_CLOUD__LLM_MAX_TASKS; the root passes llm_max_instances): generate_quarters refuses an execution asking for more, which could never turn healthy."
+  type        = number
+
+  validation {
+    condition     = var.llm_max_tasks >= 1 && floor(var.llm_max_tasks) == var.llm_max_tasks
+    error_message = "llm_max_tasks must be a whole number of at least 1."
+  }
 }
 
 variable "llm_base_url" {
