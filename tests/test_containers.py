@@ -367,19 +367,29 @@ def _start(tmp_path: Path, env_extra: dict, args=(), with_weights=True):
     env.update(env_extra)
     return subprocess.run(['bash', str(START), *args], env=env, capture_output=True, text=True, timeout=60)
 
+def _flag(argv: list[str], flag: str) -> str:
+    "The value vLLM's argument parser ends up with for `flag`: its last occurrence, as argparse keeps it."
+    i = len(argv) - 1 - argv[::-1].index(flag)
+    return argv[i + 1]
+
 def test_start_sh_copies_the_weights_then_serves_them_offline(tmp_path):
     p = _start(tmp_path, {'MODEL_S3_URI': 's3://models-bucket/Qwen/Qwen3-8B/'}, args=['--max-num-seqs', '8'])
     assert p.returncode == 0, p.stdout + p.stderr
     out = json.loads(p.stdout.strip().splitlines()[-1])
     argv, model_dir = out['argv'], str(tmp_path/'models'/'Qwen3-8B')
     assert argv[:2] == ['serve', model_dir], argv
-    pairs = {argv[i]: argv[i+1] for i in range(2, len(argv) - 1) if argv[i].startswith('--')}
-    assert pairs['--max-model-len'] == '4096'
-    assert pairs['--gpu-memory-utilization'] == '0.90'
-    assert pairs['--served-model-name'] == 'Qwen/Qwen3-8B'
-    assert pairs['--port'] == '8000' and pairs['--host'] == '0.0.0.0'
-    assert json.loads(pairs['--default-chat-template-kwargs']) == {'enable_thinking': False}
-    assert '--enable-prefix-caching' in argv and argv[-2:] == ['--max-num-seqs', '8']
+    assert _flag(argv, '--max-model-len') == '4096'
+    assert _flag(argv, '--gpu-memory-utilization') == '0.92'
+    assert _flag(argv, '--served-model-name') == 'Qwen/Qwen3-8B'
+    assert _flag(argv, '--port') == '8000' and _flag(argv, '--host') == '0.0.0.0'
+    assert json.loads(_flag(argv, '--default-chat-template-kwargs')) == {'enable_thinking': False}
+    # the throughput bench's settings (README "LLM naming throughput"), given before the container's arguments
+    assert _flag(argv, '--max-num-batched-tokens') == '2048'
+    assert '--enable-chunked-prefill' in argv and '--enable-prefix-caching' in argv
+    assert '--no-enable-chunked-prefill' not in argv
+    assert argv[argv.index('--max-num-seqs') + 1] == '64'
+    # a container argument comes last, so it wins (argparse keeps the last value of an option)
+    assert argv[-2:] == ['--max-num-seqs', '8'] and _flag(argv, '--max-num-seqs') == '8'
     assert out['env'] == {'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '1'}
     assert sorted(f.name for f in Path(model_dir).iterdir()) == [
         'config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'tokenizer.json']
@@ -390,12 +400,34 @@ def test_start_sh_copies_the_weights_then_serves_them_offline(tmp_path):
 
 def test_start_sh_takes_overrides_from_the_environment(tmp_path):
     p = _start(tmp_path, {'MODEL_S3_URI': 's3://models-bucket/Qwen/Qwen3-8B', 'MAX_MODEL_LEN': '8192',
-                          'GPU_MEMORY_UTILIZATION': '0.85', 'SERVED_MODEL_NAME': 'qwen3-8b', 'PORT': '8080'})
+                          'GPU_MEMORY_UTILIZATION': '0.85', 'SERVED_MODEL_NAME': 'qwen3-8b', 'PORT': '8080',
+                          'MAX_NUM_SEQS': '32', 'MAX_NUM_BATCHED_TOKENS': '4096', 'ENABLE_CHUNKED_PREFILL': 'false'})
     assert p.returncode == 0, p.stdout + p.stderr
     argv = json.loads(p.stdout.strip().splitlines()[-1])['argv']
     for flag, v in [('--max-model-len', '8192'), ('--gpu-memory-utilization', '0.85'),
-                    ('--served-model-name', 'qwen3-8b'), ('--port', '8080')]:
-        assert argv[argv.index(flag) + 1] == v, (flag, argv)
+                    ('--served-model-name', 'qwen3-8b'), ('--port', '8080'), ('--max-num-seqs', '32'),
+                    ('--max-num-batched-tokens', '4096')]:
+        assert argv.count(flag) == 1 and _flag(argv, flag) == v, (flag, argv)
+    assert '--no-enable-chunked-prefill' in argv and '--enable-chunked-prefill' not in argv
+
+def test_start_sh_defaults_are_the_dockerfiles_and_documented():
+    "Each setting start.sh reads has the same default in its fallback, its header and the Dockerfile's ENV."
+    text = START.read_text()
+    fallbacks = dict(re.findall(r'\$\{([A-Z0-9_]+):-([^}]*)\}', text))
+    header = {m.group(1): m.group(2) for m in re.finditer(r'^#\s+([A-Z][A-Z0-9_]+)\s.*\[([^\]]+)\]$', text, re.M)}
+    env = env_of(final(VLLM))
+    env['GPU_MEMORY_UTILIZATION'] = arg_defaults(final(VLLM))['GPU_MEMORY_UTILIZATION']   # ENV X=${ARG}
+    for name in ('MODEL_DIR', 'SERVED_MODEL_NAME', 'MAX_MODEL_LEN', 'GPU_MEMORY_UTILIZATION', 'MAX_NUM_SEQS',
+                 'MAX_NUM_BATCHED_TOKENS', 'ENABLE_CHUNKED_PREFILL', 'PORT'):
+        assert fallbacks.get(name) == header.get(name) == env.get(name), (name, fallbacks.get(name), header.get(name), env.get(name))
+    assert (env['MAX_NUM_SEQS'], env['MAX_NUM_BATCHED_TOKENS'], env['GPU_MEMORY_UTILIZATION']) == ('64', '2048', '0.92')
+
+@pytest.mark.parametrize('setting,value', [('ENABLE_CHUNKED_PREFILL', 'yes'), ('MAX_NUM_SEQS', 'many'),
+                                           ('MAX_NUM_BATCHED_TOKENS', '0')])
+def test_start_sh_refuses_a_bad_setting(tmp_path, setting, value):
+    p = _start(tmp_path, {'MODEL_S3_URI': 's3://models-bucket/Qwen/Qwen3-8B', setting: value})
+    assert p.returncode == 2 and setting in p.stdout, p.stdout + p.stderr
+    assert '"argv"' not in p.stdout, "vllm must not start"
 
 @pytest.mark.parametrize('uri,weights,message', [
     (None, True, 'MODEL_S3_URI must name'),

@@ -304,3 +304,39 @@ def test_operator_policy_covers_what_ftm_cloud_calls():
     assert policy['policy'] == '${data.aws_iam_policy_document.operator[0].json}'
     outputs = _blocks(INFRA/'outputs.tf', 'output')
     assert outputs['cloud_operator_policy_arn']['value'] == '${module.step_functions.operator_policy_arn}'
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The vLLM task definition (modules/ecs_vllm) and the image's entrypoint (containers/vllm/start.sh)
+
+def _dockerfile_env(path: Path) -> dict:
+    "ENV defaults of a one-stage Dockerfile, ENV X=${ARG} resolved with the ARG's default."
+    import shlex
+    text = re.sub(r'\\\n', ' ', path.read_text())
+    args = dict(re.findall(r'^ARG (\w+)=(\S+)', text, re.M))
+    env = {}
+    for line in re.findall(r'^ENV (.*)$', text, re.M):
+        for tok in shlex.split(line):
+            k, _, v = tok.partition('=')
+            env[k] = re.sub(r'\$\{(\w+)\}', lambda m: args[m.group(1)], v)
+    return env
+
+
+def test_vllm_task_environment_is_what_start_sh_reads():
+    """Every variable the task definition sets is a setting containers/vllm/start.sh reads, and the module's default
+    for it is the image's (the Dockerfile's ENV): a task defined without overrides serves like the image."""
+    vllm = INFRA/'modules'/'ecs_vllm'
+    env = _locals(vllm/'service.tf')['environment']
+    start = (ROOT/'containers'/'vllm'/'start.sh').read_text()
+    read = set(re.findall(r'\$\{([A-Z][A-Z0-9_]*)(?::[-?])', start))
+    assert set(env) <= read, f"the task sets {sorted(set(env) - read)}, which start.sh does not read"
+    assert {'GPU_MEMORY_UTILIZATION', 'MAX_NUM_SEQS', 'MAX_NUM_BATCHED_TOKENS', 'ENABLE_CHUNKED_PREFILL'} <= set(env)
+    image = _dockerfile_env(ROOT/'containers'/'vllm'/'Dockerfile')
+    variables = _variables(vllm/'variables.tf')
+    for name, expr in env.items():
+        m = re.fullmatch(r'\$\{(?:tostring\()?var\.(\w+)\)?\}', expr)
+        assert m, f"{name} = {expr}: pass a module variable"
+        default = variables[m.group(1)].get('default')
+        if name == 'MODEL_S3_URI': assert default is None and name not in image; continue
+        if isinstance(default, bool): default = str(default).lower()
+        assert str(_unq(default)) == image[name], f"{name}: module default {default!r}, image {image[name]!r}"

@@ -525,7 +525,10 @@ def test_vllm_task_definition(applied, aws):
     assert {r['type']: r['value'] for r in c['resourceRequirements']} == {'GPU': '1'}
     # what containers/vllm/start.sh reads
     assert {e['name']: e['value'] for e in c['environment']} == {
-        'MODEL_S3_URI': MODEL_S3_URI, 'SERVED_MODEL_NAME': 'Qwen/Qwen3-8B', 'MAX_MODEL_LEN': '4096', 'PORT': '8000'}
+        'MODEL_S3_URI': MODEL_S3_URI, 'SERVED_MODEL_NAME': 'Qwen/Qwen3-8B', 'MAX_MODEL_LEN': '4096', 'PORT': '8000',
+        # the throughput bench's settings for g5.xlarge (README "LLM naming throughput")
+        'GPU_MEMORY_UTILIZATION': '0.92', 'MAX_NUM_SEQS': '64', 'MAX_NUM_BATCHED_TOKENS': '2048',
+        'ENABLE_CHUNKED_PREFILL': 'true'}
     hc = c['healthCheck']
     assert hc['startPeriod'] == 300, "ECS's maximum startPeriod; the model load takes minutes"
     assert hc['command'][:2] == ['CMD', 'python3'] and 'http://127.0.0.1:8000/health' in hc['command'][-1]

@@ -13,12 +13,17 @@ resource "aws_cloudwatch_log_group" "vllm" {
 locals {
   image = "${var.repository_url}:${var.image_tag}"
 
-  # start.sh's settings (containers/vllm/start.sh); the rest keep the image's defaults.
+  # start.sh's settings (containers/vllm/start.sh); the rest keep the image's defaults. The serving limits are the
+  # throughput bench's estimates for g5.xlarge (README "LLM naming throughput").
   environment = {
-    MODEL_S3_URI      = var.model_s3_uri
-    SERVED_MODEL_NAME = var.served_model_name
-    MAX_MODEL_LEN     = tostring(var.max_model_len)
-    PORT              = tostring(var.container_port)
+    MODEL_S3_URI           = var.model_s3_uri
+    SERVED_MODEL_NAME      = var.served_model_name
+    MAX_MODEL_LEN          = tostring(var.max_model_len)
+    GPU_MEMORY_UTILIZATION = tostring(var.gpu_memory_utilization)
+    MAX_NUM_SEQS           = tostring(var.max_num_seqs)
+    MAX_NUM_BATCHED_TOKENS = tostring(var.max_num_batched_tokens)
+    ENABLE_CHUNKED_PREFILL = tostring(var.enable_chunked_prefill)
+    PORT                   = tostring(var.container_port)
   }
 
   # The container health check calls vLLM's /health with python3 (vLLM is a Python program, so the image has it;

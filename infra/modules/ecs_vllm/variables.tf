@@ -180,6 +180,45 @@ variable "max_model_len" {
   default     = 4096
 }
 
+variable "gpu_memory_utilization" {
+  description = "Share of the GPU's memory vLLM may take (GPU_MEMORY_UTILIZATION): 0.92 leaves ~4.2 GiB of KV cache for Qwen3-8B on an A10G."
+  type        = number
+  default     = 0.92
+
+  validation {
+    condition     = var.gpu_memory_utilization > 0 && var.gpu_memory_utilization <= 1
+    error_message = "gpu_memory_utilization is a share: more than 0, at most 1."
+  }
+}
+
+variable "max_num_seqs" {
+  description = "Most requests vLLM decodes at once (MAX_NUM_SEQS): the KV cache holds ~85 of ftm's naming requests; vLLM's default 256 would admit more than fit and preempt them."
+  type        = number
+  default     = 64
+
+  validation {
+    condition     = var.max_num_seqs >= 1 && floor(var.max_num_seqs) == var.max_num_seqs
+    error_message = "max_num_seqs must be a whole number of at least 1."
+  }
+}
+
+variable "max_num_batched_tokens" {
+  description = "Tokens per vLLM scheduler step, prefill chunks plus decodes (MAX_NUM_BATCHED_TOKENS)."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.max_num_batched_tokens >= 1 && floor(var.max_num_batched_tokens) == var.max_num_batched_tokens
+    error_message = "max_num_batched_tokens must be a whole number of at least 1."
+  }
+}
+
+variable "enable_chunked_prefill" {
+  description = "Chunked prefill (ENABLE_CHUNKED_PREFILL): new prompts enter in chunks without stalling the running decodes."
+  type        = bool
+  default     = true
+}
+
 variable "task_cpu" {
   description = "CPU units of the task (1024 per vCPU): 4096 is all of a g5.xlarge."
   type        = number
