@@ -632,6 +632,12 @@ def test_lambda_iam(applied, aws):
     assert lake['UseLakeKey']['Resource'] == applied['lake_kms_key_arn']
     assert sorted(_as_list(lake['WriteLogs']['Resource'])) == sorted(
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{applied['lambda_function_names'][n]}:*" for n in LAMBDAS if n != 'llm_health')
+    # the lake statements are the Batch job role's (modules/lake_access), but for the Glue writes
+    job = _inline_policy(iam, 'ftm-batch-job')
+    for sid in ('ListLakePrefix', 'LakeBucketLocation', 'ReadWriteLake', 'UseLakeKey'): assert lake[sid] == job[sid], sid
+    assert lake['GlueReadLakeTables']['Resource'] == job['GlueLakeTables']['Resource']
+    assert set(_as_list(job['GlueLakeTables']['Action'])) - set(_as_list(lake['GlueReadLakeTables']['Action'])) == {
+        'glue:CreateTable', 'glue:UpdateTable', 'glue:DeleteTable'}
     health = _inline_policy(iam, 'ftm-lambda-health')
     assert set(health) == {'WriteLogs', 'XRay', 'DescribeNetwork', 'ManageFunctionEnis'}
     assert not [a for st in health.values() for a in _as_list(st['Action']) if a.split(':')[0] in ('s3', 'glue', 'kms')]
@@ -849,6 +855,29 @@ def test_plan_cpu_map_and_sse_s3(stack):
         assert fn['environment'][0]['variables']['FTM_CLOUD__LLM_MAX_TASKS'] == '6', name
 
 
+# What moved into modules/ecs_instance_role, (old address, new address): the moved blocks of modules/batch and
+# modules/ecs_vllm carry state written before.
+_MOVED = [(f'module.{m}.{t}.instance', f'module.{m}.module.instance_role.{t}.this')
+          for m in ('batch', 'ecs_vllm') for t in ('aws_iam_role', 'aws_iam_role_policy_attachment', 'aws_iam_instance_profile')]
+
+
+def test_state_from_before_the_shared_modules_is_moved_not_replaced(stack):
+    """A deployment applied before the ECS instance roles moved into modules/ecs_instance_role holds them at the old
+    addresses: planned on such a state (the applied one with those addresses moved back), each is moved and left
+    unchanged, and nothing is destroyed."""
+    _, tf = stack
+    old = tf.cwd/'old-addresses.tfstate'
+    shutil.copy(tf.cwd/'terraform.tfstate', old)
+    for frm, to in _MOVED: tf('state', 'mv', f'-state={old}', to, frm, timeout=60)
+    tf('plan', '-input=false', '-no-color', '-refresh=false', '-parallelism=10', f'-state={old}', '-out=moved.tfplan',
+       *_targets(tf), *[f'-target={frm}' for frm, _ in _MOVED], timeout=240)
+    plan = json.loads(tf('show', '-json', '-no-color', 'moved.tfplan').stdout)
+    by = {c['address']: c for c in plan['resource_changes']}
+    for frm, to in _MOVED:
+        assert by[to].get('previous_address') == frm and by[to]['change']['actions'] == ['no-op'], (to, by[to])
+    assert not [a for a, c in by.items() if 'delete' in c['change']['actions']]
+
+
 def test_plan_refuses_more_llm_tasks_than_instances(stack):
     "cloud_llm_tasks above llm_max_instances could never be placed: the plan stops at the variable's validation."
     _, tf = stack
@@ -978,6 +1007,40 @@ def test_hcl_storage_ecr_batch_guards():
             assert 'description' in v and 'type' in v, (module, name)
     for name, v in _variables(INFRA/'variables.tf').items():
         assert 'description' in v and 'type' in v, ('root', name)
+
+
+def _module_calls(path: Path) -> dict:
+    "{name: body} of the module blocks of one .tf file."
+    return {_unq(name): body for block in _load(path).get('module', []) for name, body in block.items()}
+
+
+def test_hcl_shared_iam_modules():
+    """The lake's statements are written once (modules/lake_access) for the Batch job role (with Glue writes) and the
+    Lambda lake role (reads); the ECS container instance role once (modules/ecs_instance_role) for the Batch and
+    vLLM instances; every moved block leaves an address no resource of its module still declares."""
+    mods = INFRA/'modules'
+    batch, lam = _module_calls(mods/'batch'/'iam.tf')['lake_access'], _module_calls(mods/'lambdas'/'iam.tf')['lake_access']
+    assert _unq(batch['source']) == _unq(lam['source']) == '../lake_access'
+    assert batch['glue_write'] is True and lam['glue_write'] is False
+    assert _resources(mods/'batch'/'iam.tf')[('aws_iam_role_policy', 'job')]['policy'] == '${module.lake_access.json}'
+    [doc] = [b for block in _load(mods/'lambdas'/'iam.tf')['data'] for t, named in block.items()
+             for n, b in named.items() if _unq(t) == 'aws_iam_policy_document' and _unq(n) == 'lake']
+    assert '${module.lake_access.json}' in doc['source_policy_documents']
+    for module in ('batch', 'lambdas', 'ecs_vllm'):   # no lake statement written again by hand
+        assert '"s3:PutObject"' not in (mods/module/'iam.tf').read_text() and 'glue:' not in (mods/module/'iam.tf').read_text(), module
+    for module in ('batch', 'ecs_vllm'):
+        call = _module_calls(mods/module/'iam.tf')['instance_role']
+        assert _unq(call['source']) == '../ecs_instance_role' and call['policy_arn'] == '${var.instance_role_policy_arn}'
+        declared = {f'{t}.{n}' for f in (mods/module).glob('*.tf') for t, n in _resources(f)}
+        addr = lambda v: _unq(v).removeprefix('${').removesuffix('}')   # python-hcl2 reads a bare address as ${...}
+        moved = [(addr(m['from']), addr(m['to'])) for f in (mods/module).glob('*.tf') for m in _load(f).get('moved', [])]
+        assert {f for f, _ in moved} == {'aws_iam_role.instance', 'aws_iam_role_policy_attachment.instance',
+                                         'aws_iam_instance_profile.instance'}, (module, moved)
+        for frm, to in moved:
+            assert frm not in declared and to.startswith('module.instance_role.'), (module, frm, to)
+    role = _resources(mods/'ecs_instance_role'/'main.tf')
+    assert _unq(role[('aws_iam_role_policy_attachment', 'this')]['policy_arn']).endswith(
+        ':iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")}')
 
 
 def _locals(path: Path) -> dict:

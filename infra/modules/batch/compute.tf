@@ -91,7 +91,7 @@ resource "aws_batch_compute_environment" "this" {
     instance_type       = each.value.instance_types
     min_vcpus           = 0
     max_vcpus           = each.value.max_vcpus
-    instance_role       = aws_iam_instance_profile.instance.arn
+    instance_role       = module.instance_role.instance_profile_arn
     subnets             = var.subnet_ids
     security_group_ids  = var.security_group_ids
 

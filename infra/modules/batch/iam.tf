@@ -1,15 +1,16 @@
 # The four roles of AWS Batch on EC2:
 #   service role    Batch itself: starts and stops instances, manages the ECS cluster (AWS's AWSBatchServiceRole).
-#   instance role   the ECS agent on each instance: registers it with the cluster (AmazonEC2ContainerServiceforEC2Role).
+#   instance role   the ECS agent on each instance: registers it with the cluster (AmazonEC2ContainerServiceforEC2Role;
+#                   modules/ecs_instance_role).
 #   execution role  ECS on behalf of a job: pulls the image, writes the log stream, reads the LLM key secret.
-#   job role        the job's own code (ftm worker): the lake prefix, the Glue database, the lake's KMS key.
+#   job role        the job's own code (ftm worker): the lake prefix, the Glue database, the lake's KMS key
+#                   (modules/lake_access).
 # No Spot Fleet role: SPOT_PRICE_CAPACITY_OPTIMIZED (like SPOT_CAPACITY_OPTIMIZED) launches Spot instances through
 # EC2 Fleet with Batch's own permissions; spotIamFleetRole is required only for the BEST_FIT strategy (or none given).
 
 data "aws_iam_policy_document" "assume" {
   for_each = {
     service   = "batch.amazonaws.com"
-    instance  = "ec2.amazonaws.com"
     execution = "ecs-tasks.amazonaws.com"
     job       = "ecs-tasks.amazonaws.com"
   }
@@ -37,23 +38,30 @@ resource "aws_iam_role_policy_attachment" "service" {
   policy_arn = coalesce(var.service_role_policy_arn, "arn:${local.partition}:iam::aws:policy/service-role/AWSBatchServiceRole")
 }
 
-# --- ECS container instance role -------------------------------------------------------------------------------
-resource "aws_iam_role" "instance" {
-  name               = "${var.name_prefix}-batch-instance"
-  description        = "ftm: ECS agent on the ${var.name_prefix} Batch instances"
-  assume_role_policy = data.aws_iam_policy_document.assume["instance"].json
-  tags               = local.tags
+# --- ECS container instance role (modules/ecs_instance_role, as the vLLM instances') ----------------------------
+module "instance_role" {
+  source = "../ecs_instance_role"
+
+  name        = "${var.name_prefix}-batch-instance"
+  description = "ftm: ECS agent on the ${var.name_prefix} Batch instances"
+  policy_arn  = var.instance_role_policy_arn
+  tags        = local.tags
 }
 
-resource "aws_iam_role_policy_attachment" "instance" {
-  role       = aws_iam_role.instance.name
-  policy_arn = coalesce(var.instance_role_policy_arn, "arn:${local.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
+# State written before the role moved into the module: moved, not replaced.
+moved {
+  from = aws_iam_role.instance
+  to   = module.instance_role.aws_iam_role.this
 }
 
-resource "aws_iam_instance_profile" "instance" {
-  name = "${var.name_prefix}-batch-instance"
-  role = aws_iam_role.instance.name
-  tags = local.tags
+moved {
+  from = aws_iam_role_policy_attachment.instance
+  to   = module.instance_role.aws_iam_role_policy_attachment.this
+}
+
+moved {
+  from = aws_iam_instance_profile.instance
+  to   = module.instance_role.aws_iam_instance_profile.this
 }
 
 # --- execution role: image pull, logs, the LLM key -------------------------------------------------------------
@@ -102,68 +110,17 @@ resource "aws_iam_role_policy" "execution" {
 }
 
 # --- job role: what `ftm worker map|reduce` may touch ----------------------------------------------------------
-data "aws_iam_policy_document" "job" {
-  # List only under the lake prefix (pyiceberg/pyarrow list a table's folders; ftm lists _staging/).
-  statement {
-    sid       = "ListLakePrefix"
-    actions   = ["s3:ListBucket"]
-    resources = [local.lake_bucket_arn]
+# The lake prefix, the Glue database's tables (read, create, commit, drop: the jobs publish), the lake key: the
+# statements modules/lake_access writes for every role on the lake.
+module "lake_access" {
+  source = "../lake_access"
 
-    dynamic "condition" {
-      for_each = local.lake_prefix == "" ? [] : [1]
-      content {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = [local.lake_prefix, "${local.lake_prefix}/*"]
-      }
-    }
-  }
-
-  statement {
-    sid       = "LakeBucketLocation"
-    actions   = ["s3:GetBucketLocation"]
-    resources = [local.lake_bucket_arn]
-  }
-
-  statement {
-    sid = "ReadWriteLake"
-    actions = [
-      "s3:GetObject",
-      "s3:PutObject",
-      "s3:DeleteObject",
-      "s3:AbortMultipartUpload",
-      "s3:ListMultipartUploadParts",
-    ]
-    resources = [local.lake_objects_arn]
-  }
-
-  # The Iceberg catalog: read the database, create/commit/drop the tables in it. No CreateDatabase: Terraform
-  # creates the database and ftm only creates a namespace that is missing.
-  statement {
-    sid = "GlueLakeTables"
-    actions = [
-      "glue:GetDatabase",
-      "glue:GetTable",
-      "glue:GetTables",
-      "glue:CreateTable",
-      "glue:UpdateTable",
-      "glue:DeleteTable",
-    ]
-    resources = [
-      "arn:${local.partition}:glue:${var.region}:${local.account_id}:catalog",
-      "arn:${local.partition}:glue:${var.region}:${local.account_id}:database/${var.glue_database}",
-      "arn:${local.partition}:glue:${var.region}:${local.account_id}:table/${var.glue_database}/*",
-    ]
-  }
-
-  dynamic "statement" {
-    for_each = length(var.lake_kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "UseLakeKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-      resources = var.lake_kms_key_arns
-    }
-  }
+  region            = var.region
+  lake_bucket       = var.lake_bucket
+  lake_prefix       = local.lake_prefix
+  lake_kms_key_arns = var.lake_kms_key_arns
+  glue_database     = var.glue_database
+  glue_write        = true
 }
 
 resource "aws_iam_role" "job" {
@@ -176,5 +133,5 @@ resource "aws_iam_role" "job" {
 resource "aws_iam_role_policy" "job" {
   name   = "ftm-batch-job"
   role   = aws_iam_role.job.id
-  policy = data.aws_iam_policy_document.job.json
+  policy = module.lake_access.json
 }

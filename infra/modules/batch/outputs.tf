@@ -65,7 +65,7 @@ output "execution_role_arn" {
 
 output "instance_role_arn" {
   description = "Role of the ECS agent on the instances."
-  value       = aws_iam_role.instance.arn
+  value       = module.instance_role.role_arn
 }
 
 output "service_role_arn" {

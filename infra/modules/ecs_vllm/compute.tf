@@ -44,7 +44,7 @@ resource "aws_launch_template" "gpu" {
   vpc_security_group_ids = [aws_security_group.instances.id]
 
   iam_instance_profile {
-    arn = aws_iam_instance_profile.instance.arn
+    arn = module.instance_role.instance_profile_arn
   }
 
   metadata_options {

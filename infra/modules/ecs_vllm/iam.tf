@@ -1,12 +1,11 @@
 # Three roles:
-#   instance role   the ECS agent on each GPU instance (AWS's AmazonEC2ContainerServiceforEC2Role)
+#   instance role   the ECS agent on each GPU instance (AWS's AmazonEC2ContainerServiceforEC2Role; modules/ecs_instance_role)
 #   execution role  ECS on behalf of the task: pull the vLLM image, write its log stream
 #   task role       vLLM's container (start.sh's s5cmd): read the model's S3 folder, nothing else
 
 data "aws_iam_policy_document" "assume" {
   for_each = {
-    instance = "ec2.amazonaws.com"
-    ecs      = "ecs-tasks.amazonaws.com"
+    ecs = "ecs-tasks.amazonaws.com"
   }
 
   statement {
@@ -19,23 +18,30 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
-# --- ECS container instance role -------------------------------------------------------------------------------
-resource "aws_iam_role" "instance" {
-  name               = "${local.name}-instance"
-  description        = "ftm: ECS agent on the ${local.name} GPU instances"
-  assume_role_policy = data.aws_iam_policy_document.assume["instance"].json
-  tags               = local.tags
+# --- ECS container instance role (modules/ecs_instance_role, as the Batch instances') ----------------------------
+module "instance_role" {
+  source = "../ecs_instance_role"
+
+  name        = "${local.name}-instance"
+  description = "ftm: ECS agent on the ${local.name} GPU instances"
+  policy_arn  = var.instance_role_policy_arn
+  tags        = local.tags
 }
 
-resource "aws_iam_role_policy_attachment" "instance" {
-  role       = aws_iam_role.instance.name
-  policy_arn = coalesce(var.instance_role_policy_arn, "arn:${local.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
+# State written before the role moved into the module: moved, not replaced.
+moved {
+  from = aws_iam_role.instance
+  to   = module.instance_role.aws_iam_role.this
 }
 
-resource "aws_iam_instance_profile" "instance" {
-  name = "${local.name}-instance"
-  role = aws_iam_role.instance.name
-  tags = local.tags
+moved {
+  from = aws_iam_role_policy_attachment.instance
+  to   = module.instance_role.aws_iam_role_policy_attachment.this
+}
+
+moved {
+  from = aws_iam_instance_profile.instance
+  to   = module.instance_role.aws_iam_instance_profile.this
 }
 
 # --- execution role: image pull, logs --------------------------------------------------------------------------

@@ -26,7 +26,25 @@ locals {
 }
 
 # --- lake role -------------------------------------------------------------------------------------------------
+# The lake prefix (plans, checkpoints, staged run files, records), the Glue database's tables read only (the reduce
+# job publishes), the lake key: the statements modules/lake_access writes for every role on the lake.
+module "lake_access" {
+  source = "../lake_access"
+
+  region            = var.region
+  lake_bucket       = var.lake_bucket
+  lake_prefix       = var.lake_prefix
+  lake_kms_key_arns = var.lake_kms_key_arns
+  glue_database     = var.glue_database
+  glue_write        = false
+}
+
 data "aws_iam_policy_document" "lake" {
+  # Its log groups and traces first, then the lake's statements.
+  source_policy_documents = [data.aws_iam_policy_document.lake_logs.json, module.lake_access.json]
+}
+
+data "aws_iam_policy_document" "lake_logs" {
   statement {
     sid       = "WriteLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -39,59 +57,6 @@ data "aws_iam_policy_document" "lake" {
     sid       = "XRay"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]
-  }
-
-  statement {
-    sid       = "ListLakePrefix"
-    actions   = ["s3:ListBucket"]
-    resources = [local.lake_bucket_arn]
-
-    dynamic "condition" {
-      for_each = local.lake_prefix == "" ? [] : [1]
-      content {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = [local.lake_prefix, "${local.lake_prefix}/*"]
-      }
-    }
-  }
-
-  statement {
-    sid       = "LakeBucketLocation"
-    actions   = ["s3:GetBucketLocation"]
-    resources = [local.lake_bucket_arn]
-  }
-
-  statement {
-    sid = "ReadWriteLake"
-    actions = [
-      "s3:GetObject",
-      "s3:PutObject",
-      "s3:DeleteObject",
-      "s3:AbortMultipartUpload",
-      "s3:ListMultipartUploadParts",
-    ]
-    resources = [local.lake_objects_arn]
-  }
-
-  # Read the Iceberg catalog (the prefetched transcripts, the published runs); publishing is the reduce job's.
-  statement {
-    sid     = "GlueReadLakeTables"
-    actions = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables"]
-    resources = [
-      "arn:${local.partition}:glue:${var.region}:${local.account_id}:catalog",
-      "arn:${local.partition}:glue:${var.region}:${local.account_id}:database/${var.glue_database}",
-      "arn:${local.partition}:glue:${var.region}:${local.account_id}:table/${var.glue_database}/*",
-    ]
-  }
-
-  dynamic "statement" {
-    for_each = length(var.lake_kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "UseLakeKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-      resources = var.lake_kms_key_arns
-    }
   }
 }
 

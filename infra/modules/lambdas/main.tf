@@ -22,10 +22,6 @@ locals {
 
   tags = merge({ "ftm:component" = "lambdas" }, var.tags)
 
-  lake_prefix      = trim(var.lake_prefix, "/")
-  lake_bucket_arn  = "arn:${local.partition}:s3:::${var.lake_bucket}"
-  lake_objects_arn = "arn:${local.partition}:s3:::${join("/", compact([var.lake_bucket, local.lake_prefix, "*"]))}"
-
   # The handlers' names are the contract with ftm/cloud/lambdas.py (tests/test_infra_contract.py checks them).
   handlers = {
     generate_quarters = "ftm.cloud.lambdas.generate_quarters_handler"
