@@ -34,8 +34,10 @@ def server():
                      MOTO_PORT=str(port)).items(): mp.setenv(k, v)
     srv = ThreadedMotoServer(ip_address='127.0.0.1', port=port, verbose=False)
     srv.start()
-    # the server's backends read moto's config: execute ASL, run no Docker
+    # moto's backends are global to the process: start from nothing (other test files deploy the same function
+    # names), then set moto's config: execute ASL, run no Docker
     import requests
+    requests.post(f'{endpoint}/moto-api/reset', timeout=10).raise_for_status()
     requests.post(f'{endpoint}/moto-api/config', json=S.MOTO_CONFIG, timeout=10).raise_for_status()
     boto3.client('s3').create_bucket(Bucket=BUCKET)
     try: yield endpoint
