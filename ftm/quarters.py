@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 # %% auto #0
-__all__ = ['Quarter', 'quarter_range']
+__all__ = ['FIRST', 'LAST', 'Quarter', 'quarter_range']
 
 # %% ../nbs/00_quarters.ipynb #cc68593d
-_re_q = re.compile(r'^(\d{4})[Qq]([1-4])$')
+_re_q = re.compile(r'([0-9]{4})[Qq]([1-4])')   # fullmatch: `$` would also match before a trailing newline
+FIRST, LAST = '0001Q1', '9999Q3'   # every quarter in between has a start, an end and a next quarter that are dates
 
 @dataclass(frozen=True, order=True)
 class Quarter:
@@ -24,8 +25,10 @@ class Quarter:
     def parse(cls, s) -> 'Quarter':
         "Parse `2016Q2` (or a `Quarter`); raise a `ValueError` that says what a quarter looks like."
         if isinstance(s, Quarter): return s
-        m = _re_q.match(str(s).strip())
+        m = _re_q.fullmatch(str(s).strip())
         if not m: raise ValueError(f"malformed quarter {s!r}: write it as YYYYQn, e.g. 2016Q2")
+        if not (FIRST <= f"{int(m[1]):04d}Q{m[2]}" <= LAST):
+            raise ValueError(f"quarter {s!r} is out of range: use {FIRST} to {LAST} (its end and the next quarter must be dates)")
         return cls(int(m[1]), int(m[2]))
 
     @classmethod
@@ -34,7 +37,7 @@ class Quarter:
         ts = pd.Timestamp(ts)
         return cls(ts.year, (ts.month - 1)//3 + 1)
 
-    def __str__(self): return f"{self.year}Q{self.q}"
+    def __str__(self): return f"{self.year:04d}Q{self.q}"
     @property
     def start(self) -> dt.date: return dt.date(self.year, 3*self.q - 2, 1)
     @property
