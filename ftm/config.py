@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb #9c240802
 from __future__ import annotations
-import os, json, tomllib
+import os, re, json, tomllib
 from pathlib import Path
 from typing import Literal, Any
 import yaml
@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from .quarters import Quarter
 
 # %% auto #0
-__all__ = ['SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig', 'ThemesConfig', 'ExecutorConfig',
-           'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig', 'AthenaConfig', 'BatchConfig',
-           'CloudConfig', 'LineageConfig', 'Config', 'ConfigError', 'read_config_file', 'env_layer', 'load_config']
+__all__ = ['RUN_SUFFIXES', 'RUN_ID_MAX', 'SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig',
+           'ThemesConfig', 'ExecutorConfig', 'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig',
+           'AthenaConfig', 'BatchConfig', 'CloudConfig', 'LineageConfig', 'check_run_id', 'Config', 'ConfigError',
+           'read_config_file', 'env_layer', 'load_config']
 
 # %% ../nbs/01_config.ipynb #40878e98
 class _Section(BaseModel):
@@ -227,6 +228,17 @@ class LineageConfig(_Section):
 
 
 # %% ../nbs/01_config.ipynb #37829181
+RUN_SUFFIXES = ('-ingest', '-reduce')      # a run's ingest and reduce stages are published as `{run_id}{suffix}`
+RUN_ID_MAX = 128 - max(map(len, RUN_SUFFIXES))   # so that every stage id is still a valid 128-character lake name
+_re_run = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*')
+
+def check_run_id(s) -> str:
+    "`s` if it is a valid run id (a stage id `{s}-ingest` / `{s}-reduce` is then valid too), else a `ValueError`."
+    if not isinstance(s, str) or not _re_run.fullmatch(s) or '..' in s or len(s) > RUN_ID_MAX:
+        raise ValueError(f"invalid run id {s!r}: use 1-{RUN_ID_MAX} letters, digits, '.', '_' or '-', starting with a "
+                         f"letter or digit (the lake adds {' / '.join(RUN_SUFFIXES)} for a run's stages)")
+    return s
+
 class Config(_Section):
     "Everything a run needs. Build it with `load_config`."
     lake: str = Field('./lake', description="lake root: a folder or s3://bucket/prefix")
@@ -255,6 +267,16 @@ class Config(_Section):
     @field_validator('quarter')
     @classmethod
     def _q(cls, v): return None if v is None else str(Quarter.parse(v))
+
+    @field_validator('run_id')
+    @classmethod
+    def _run(cls, v): return None if v is None else check_run_id(v)
+
+    @field_validator('lake')
+    @classmethod
+    def _lake(cls, v):
+        if not v.strip(): raise ValueError("the lake is empty: give a folder or s3://bucket/prefix (an empty path would write into the current directory)")
+        return v
 
     @property
     def q(self) -> Quarter:

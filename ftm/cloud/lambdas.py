@@ -5,8 +5,8 @@
 # %% ../../nbs/42_lambdas.ipynb #dcccfe19
 from __future__ import annotations
 import json, os, sys, time, datetime as dt, urllib.request, urllib.error
-from ..config import Config, CloudConfig, ConfigError, load_config
-from ..lake import Lake, check_name
+from ..config import Config, CloudConfig, ConfigError, load_config, check_run_id
+from ..lake import Lake
 from ..quarters import Quarter, quarter_range
 from .worker import JsonLog
 
@@ -59,7 +59,7 @@ def generate_quarters(event: dict, env=None) -> dict:
     qs = quarters_of(inp)
     run_id = inp.get('run_id') or execution
     if not run_id: raise BadEvent("no run id: the event carries the execution name, or the input a run_id")
-    try: check_name(run_id)
+    try: check_run_id(run_id)
     except Exception as e: raise BadEvent(str(e)) from None
     env = os.environ if env is None else env
     if not (inp.get('lake') or env.get('FTM_LAKE')):

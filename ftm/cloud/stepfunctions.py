@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 import pandas as pd
 from tqdm.auto import tqdm
-from ..config import Config, CloudConfig, load_config
-from ..lake import Lake, check_name, new_run_id
+from ..config import Config, CloudConfig, load_config, check_run_id
+from ..lake import Lake, new_run_id
 from ..quarters import Quarter, quarter_range
 from .lambdas import quarters_of
 
@@ -137,7 +137,7 @@ def execution_input(cfg: Config, quarters: str | None = None, run_id: str | None
     else: raise ValueError("no quarters: give them as 2015Q2..2017Q4 (or 2016Q1,2016Q3), or a start and an end date")
     qs = [str(q) for q in quarters_of(inp)]
     if run_id is not None:
-        try: inp['run_id'] = check_name(str(run_id))
+        try: inp['run_id'] = check_run_id(str(run_id))
         except Exception as e: raise ValueError(str(e)) from None
     unknown = set(overrides) - set(OVERRIDES)
     if unknown: raise ValueError(f"unknown setting(s) {sorted(unknown)}: an execution takes {', '.join(OVERRIDES)}")

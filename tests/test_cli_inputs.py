@@ -1,0 +1,27 @@
+"Bad inputs to the CLI (issue #12, items 2-3): one message, exit status 2, nothing written."
+import os, subprocess, sys
+from pathlib import Path
+import pytest
+
+FTM = str(Path(sys.executable).parent / 'ftm')
+
+def ftm(tmp_path, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith('FTM_')} | {'HF_HUB_OFFLINE': '1'}
+    return subprocess.run([FTM, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+@pytest.mark.parametrize('args, says', [
+    (['--lake', ''], 'the lake is empty'),
+    (['--lake', '   '], 'the lake is empty'),
+    (['--run-id', 'abc\n'], "invalid run id 'abc\\n'"),
+    (['--run-id', 'r' * 122], 'use 1-121 letters'),
+    (['--quarter', '9999Q4'], 'use 0001Q1 to 9999Q3'),
+    (['--quarter', '0000Q1'], 'out of range'),
+])
+def test_refused_up_front(tmp_path, args, says):
+    kw = dict(zip(args[::2], args[1::2]))
+    argv = ['ingest', '--quarter', kw.pop('--quarter', '2016Q2'), '--lake', kw.pop('--lake', str(tmp_path / 'lake'))]
+    for k, v in kw.items(): argv += [k, v]
+    r = ftm(tmp_path, *argv)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert says in r.stderr + r.stdout and 'Traceback' not in r.stderr
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob('*'))      # nothing written, not even the lake
