@@ -24,7 +24,7 @@ __all__ = ['REQUIRED', 'SCORERS', 'OPEN_QUARTERS', 'QUERIES', 'P_QUARTERS', 'P_S
 class QueryError(ValueError): "A query cannot run as asked; the message says what to do instead."
 
 REQUIRED = object()
-_re_ident = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$')
+_re_ident = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,127}')   # fullmatch: `$` also matches before a newline
 SCORERS = ('lm', 'finbert')            # SentimentConfig.scorer
 OPEN_QUARTERS = ('0000Q1', '9999Q4')   # what an open range binds: every 'YYYYQn' sorts between them
 
@@ -68,7 +68,7 @@ class Param:
             raise QueryError(f"{n} cannot be empty: {self.doc}")
         if k == 'quarter': return _quarter(v, n)
         if k == 'id':
-            if not isinstance(v, str) or not _re_ident.match(v):
+            if not isinstance(v, str) or not _re_ident.fullmatch(v):
                 raise QueryError(f"{n}={v!r} is not an id: use 1-128 letters, digits, '.', '_' or '-'")
             return v
         if k == 'term':
