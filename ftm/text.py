@@ -16,7 +16,7 @@ from .config import TextConfig
 # %% auto #0
 __all__ = ['ABBREVIATIONS', 'FILLERS', 'STOPWORDS', 'FIRM_COLS', 'CALL_COLS', 'normalise_speaker_type', 'normalise_section',
            'split_sentences', 'content_words', 'clean_text', 'content_segments', 'keyword_terms', 'is_disclaimer',
-           'is_boilerplate', 'Prepared', 'PreparedBatch', 'prepare_call', 'prepare_calls']
+           'is_boilerplate', 'Prepared', 'PreparedBatch', 'strip_control', 'prepare_call', 'prepare_calls']
 
 # %% ../nbs/06_text.ipynb #10e6b242
 _SPEAKER_RULES = [  # first match wins; patterns are searched in the lowercased label
@@ -242,6 +242,7 @@ class Prepared:
     transcripts: pa.Table
     firm: dict
     dropped: dict
+    stripped: int = 0   # control characters removed from the call's text (NUL and the like)
 
 @dataclass
 class PreparedBatch:
@@ -249,6 +250,15 @@ class PreparedBatch:
     transcripts: pa.Table
     firms: pa.Table
     dropped: dict
+    stripped: int = 0
+
+_CONTROL = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]')   # C0/C1 controls and DEL; tab and line breaks stay
+
+def strip_control(text: str | None) -> tuple[str | None, int]:
+    "`text` without control characters (a NUL would be stored in `raw_text`), and how many were removed."
+    if not text: return text, 0
+    out, n = _CONTROL.subn('', text)
+    return out, n
 
 def _call_fields(call) -> dict:
     d = {c: getattr(call, c, None) for c in FIRM_COLS + CALL_COLS}
@@ -257,15 +267,16 @@ def _call_fields(call) -> dict:
     if missing: raise ValueError(f"call {d['transcript_id']!r} lacks {', '.join(missing)}: the connector must set them")
     return d
 
-def _prepare(call, cfg: TextConfig) -> tuple[dict, dict, dict]:
-    "Columns of the kept sentences (not validated), the FIRMS row, and the drop counts."
+def _prepare(call, cfg: TextConfig) -> tuple[dict, dict, dict, int]:
+    "Columns of the kept sentences (not validated), the FIRMS row, the drop counts and the control characters stripped."
     fields, comps = _call_fields(call), call.components
     if comps.num_rows: comps = comps.sort_by('component_order')
     c = comps.to_pydict()
     dropped = dict.fromkeys(schema.DROP_REASONS, 0)
     cols = {k: [] for k in ('position', 'component_order', 'speaker_type', 'section', 'raw_text', 'clean_text')}
-    seen, pos = set(), 0
+    seen, pos, stripped = set(), 0, 0
     for order, spk, sec, text in zip(c['component_order'], c['speaker_type'], c['section'], c['text']):
+        text, n_ctl = strip_control(text); stripped += n_ctl
         spk, sec = normalise_speaker_type(spk), normalise_section(sec)
         operator = cfg.drop_operator and spk == 'operator'
         for sent in split_sentences(text):
@@ -285,7 +296,7 @@ def _prepare(call, cfg: TextConfig) -> tuple[dict, dict, dict]:
     cols = {**{k: [v]*n for k, v in fields.items()},
             'sentence_id': [schema.sentence_id(fields['firm_id'], fields['transcript_id'], p) for p in cols['position']],
             **cols}
-    return cols, firm, dropped
+    return cols, firm, dropped, stripped
 
 def _table(cols: dict) -> pa.Table:
     return pa.Table.from_pydict({f.name: cols[f.name] for f in schema.TRANSCRIPTS}, schema=schema.TRANSCRIPTS)
@@ -293,15 +304,15 @@ def _table(cols: dict) -> pa.Table:
 def prepare_call(call, cfg: TextConfig) -> Prepared:
     """Split, filter and clean one call. `call` needs the attributes of `ftm.connectors.Call`: the firm and call
     fields of the data model and `components` (a table with component_order, speaker_type, section, text)."""
-    cols, firm, dropped = _prepare(call, cfg)
-    return Prepared(schema.validate('transcripts', _table(cols)), firm, dropped)
+    cols, firm, dropped, stripped = _prepare(call, cfg)
+    return Prepared(schema.validate('transcripts', _table(cols)), firm, dropped, stripped)
 
 def prepare_calls(calls: Iterable, cfg: TextConfig, total: int | None = None, progress: bool | None = None) -> PreparedBatch:
     "`prepare_call` over many calls (e.g. a connector's quarter), validated once. `total` sizes the progress bar."
-    tables, firms, dropped = [], [], dict.fromkeys(schema.DROP_REASONS, 0)
+    tables, firms, dropped, stripped = [], [], dict.fromkeys(schema.DROP_REASONS, 0), 0
     for call in tqdm(calls, total=total, desc='prepare', unit='call', disable=None if progress is None else not progress):
-        cols, firm, d = _prepare(call, cfg)
-        tables.append(_table(cols)); firms.append(firm)
+        cols, firm, d, n_ctl = _prepare(call, cfg)
+        tables.append(_table(cols)); firms.append(firm); stripped += n_ctl
         for r, v in d.items(): dropped[r] += v
     t = pa.concat_tables(tables) if tables else schema.empty('transcripts')
-    return PreparedBatch(schema.validate('transcripts', t), schema.validate('firms', firms), dropped)
+    return PreparedBatch(schema.validate('transcripts', t), schema.validate('firms', firms), dropped, stripped)
