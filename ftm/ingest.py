@@ -48,7 +48,7 @@ def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progre
     lake = lake or Lake.from_config(cfg)
     conn = connector or get_connector(cfg.source, cfg)
     t0, res = time.time(), IngestResult(q, cfg.source, run_id='')
-    dropped, run, firms, parts, n_chunk = Counter(), None, [], [], 0
+    dropped, run, firms, parts, n_chunk, stripped = Counter(), None, [], [], 0, 0
 
     def flush():
         nonlocal parts, firms, n_chunk
@@ -59,15 +59,20 @@ def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progre
 
     for call in tqdm(conn.calls(q), total=conn.count(q), desc=f"ingest {q}", unit='call', disable=progress is False):
         prep = prepare_call(call, cfg.text)
-        if run is None:   # the first valid call: now we may write. A named run that was interrupted is redone in place.
-            run = lake.start_run(q, run_id=cfg.run_id, kind='ingest', resume=cfg.run_id is not None)
-        parts.append(prep.transcripts); firms.append(prep.firm); dropped.update(prep.dropped)
+        if run is None and prep.firm['n_sentences_kept']:   # the first call that kept a sentence: now we may write.
+            run = lake.start_run(q, run_id=cfg.run_id, kind='ingest', resume=cfg.run_id is not None)   # (a named run that was interrupted is redone in place)
+        parts.append(prep.transcripts); firms.append(prep.firm); dropped.update(prep.dropped); stripped += prep.stripped
         res.calls += 1; res.sentences_raw += prep.firm['n_sentences_raw']; res.sentences_kept += prep.firm['n_sentences_kept']
-        if len(firms) >= cfg.chunk_firms: flush()
-    if run is None: raise SourceError(f"source {cfg.source!r} has no calls in {q}: nothing was written")
+        if run is not None and len(firms) >= cfg.chunk_firms: flush()
+    if not res.calls: raise SourceError(f"source {cfg.source!r} has no calls in {q}: nothing was written")
+    if run is None:
+        d = ', '.join(f"{k} {v:,}" for k, v in dropped.items() if v)
+        raise SourceError(f"no call of {q} from {cfg.source!r} kept a sentence ({res.calls:,} calls, {res.sentences_raw:,} "
+                          f"sentences{', dropped: ' + d if d else ''}): nothing to model, nothing was written; check that "
+                          "the source's text column holds the transcript text (source_map) and the text settings")
     flush()
     res.dropped = {r: dropped.get(r, 0) for r in DROP_REASONS}
-    res.extra = dict(getattr(conn, 'stats', {}) or {})
+    res.extra = dict(getattr(conn, 'stats', {}) or {}) | ({'control_chars_stripped': stripped} if stripped else {})
     res.seconds = time.time() - t0
     res.run_id = run.run_id
     meta = dict(source=cfg.source, text=text_settings(cfg), calls=res.calls, sentences_raw=res.sentences_raw,

@@ -25,3 +25,10 @@ def test_refused_up_front(tmp_path, args, says):
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
     assert says in r.stderr + r.stdout and 'Traceback' not in r.stderr
     assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob('*'))      # nothing written, not even the lake
+
+def test_blank_text_publishes_nothing(tmp_path):
+    "Every sentence blank: one message that no call kept a sentence, and no lake (once an empty ingest run was published)."
+    (tmp_path / 'calls.csv').write_text('transcript_id,firm_id,call_date,text\nT1,F1,2016-04-28,"   "\nT2,F2,2016-05-02,"\t "\n')
+    r = ftm(tmp_path, 'ingest', '--quarter', '2016Q2', '--source', 'csv:calls.csv', '--lake', 'lake')
+    assert r.returncode == 2 and 'no call of 2016Q2' in r.stderr and 'allow_empty' not in r.stderr + r.stdout, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['calls.csv']
