@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_executors.ipynb #7d94541e
 from __future__ import annotations
-import os, time, math, traceback, functools, multiprocessing as mp
+import os, time, math, logging, traceback, functools, multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -43,10 +43,19 @@ def plan_batches(firm_ids: list[str], batch_firms: int, workers: int = 1, weight
         if max(map(len, out)) <= batch_firms and len(out) >= min(workers, len(ids)): return out
     return [[i] for i in ids]
 
-def resolve_workers(workers: int) -> int:
-    "0 means one per core (the cores this process may use)."
-    if workers: return workers
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+def _cores() -> int: return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+def resolve_workers(workers: int, batches: int | None = None, say=logging.getLogger('ftm').warning) -> int:
+    """Worker processes to start: `workers`, 0 meaning one per core (the cores this process may use), capped at the
+    cores and at `batches` (when given), so that a large `executor.workers` never starts a process per firm. A
+    capped request is reported through `say` (one line; `None` says nothing)."""
+    cores = _cores()
+    cap = max(1, min(cores, batches) if batches is not None else cores)
+    n = min(workers or cores, cap)
+    if workers > n and say:
+        say(f"executor.workers={workers}: starting {n} worker process(es), at most one per core ({cores})"
+            + (f" and per batch ({batches})" if batches is not None else ''))
+    return n
 
 def chunk_key(batch: int, chunk: int) -> str: return f"map-b{batch:04d}-c{chunk:04d}"
 
@@ -224,7 +233,7 @@ class LocalExecutor:
     workers: int = 0
     def run(self, specs: list[BatchSpec], progress: bool | None = None) -> list[BatchResult]:
         "Run every batch; a failed batch does not stop the others (their work is checkpointed), then its error is raised."
-        n = min(resolve_workers(self.workers), max(len(specs), 1))
+        n = resolve_workers(self.workers, batches=len(specs))
         out, errors = [], []
         bar = tqdm(total=len(specs), desc='map batches', unit='batch', disable=None if progress is None else not progress)
         if n <= 1:

@@ -70,7 +70,7 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
     # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
     f = lake.read('firms', q, run_id=ing.run_id, columns=['firm_id', 'n_sentences_kept']).to_pylist()
     kept = {r['firm_id']: r['n_sentences_kept'] for r in f if r['n_sentences_kept'] > 0}
-    workers = 1 if cfg.executor.kind == 'batch' else resolve_workers(cfg.executor.workers)   # Batch: batch_firms alone
+    workers = 1 if cfg.executor.kind == 'batch' else resolve_workers(cfg.executor.workers, say=None)   # capped at the cores; the executor says so. Batch: batch_firms alone
     manifest = dict(batches=plan_batches(list(kept), cfg.executor.batch_firms, workers, weights=kept),
                     transcripts_run=ing.run_id, transcripts_published=ing.published, ingest=ing.extra,
                     empty=sorted(r['firm_id'] for r in f if r['n_sentences_kept'] == 0))
