@@ -316,14 +316,24 @@ def _merge(a: dict, b: dict) -> dict:
     return out
 
 def read_config_file(path) -> dict:
-    "Read a TOML or YAML config file into a dict."
+    "Read a TOML or YAML config file into a dict; a clear `ConfigError` for anything else (no line of it is quoted)."
     p = Path(path)
     if not p.exists(): raise ConfigError(f"config file {p} does not exist")
+    if p.is_dir(): raise ConfigError(f"config file {p} is a folder: pass the .toml or .yaml file itself")
+    if p.suffix not in ('.toml', '.yaml', '.yml'): raise ConfigError(f"config file {p}: use a .toml, .yaml or .yml file")
     try:
-        if p.suffix == '.toml': return tomllib.loads(p.read_text())
-        if p.suffix in ('.yaml', '.yml'): return yaml.safe_load(p.read_text()) or {}
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e: raise ConfigError(f"config file {p} is not valid: {e}") from None
-    raise ConfigError(f"config file {p}: use a .toml, .yaml or .yml file")
+        text = p.read_text()
+        d = tomllib.loads(text) if p.suffix == '.toml' else yaml.safe_load(text)
+    except UnicodeDecodeError: raise ConfigError(f"config file {p} is not text (UTF-8)") from None
+    except tomllib.TOMLDecodeError as e: raise ConfigError(f"config file {p} is not valid TOML: {e}") from None
+    except yaml.YAMLError as e:     # its message quotes the line, which may hold a password: position only
+        m = getattr(e, 'problem_mark', None)
+        where = f" at line {m.line + 1}, column {m.column + 1}" if m is not None else ''
+        raise ConfigError(f"config file {p} is not valid YAML: {getattr(e, 'problem', None) or type(e).__name__}{where}") from None
+    if d is None: return {}
+    if not isinstance(d, dict):
+        raise ConfigError(f"config file {p} holds a {type(d).__name__}; it must map sections to settings, e.g. `naming:` then `method: llm`")
+    return d
 
 def env_layer(env: dict) -> dict:
     "Settings from `FTM_*` variables (`__` separates a section) and the LLM_* aliases."

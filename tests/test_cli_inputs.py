@@ -32,3 +32,16 @@ def test_blank_text_publishes_nothing(tmp_path):
     r = ftm(tmp_path, 'ingest', '--quarter', '2016Q2', '--source', 'csv:calls.csv', '--lake', 'lake')
     assert r.returncode == 2 and 'no call of 2016Q2' in r.stderr and 'allow_empty' not in r.stderr + r.stdout, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ['calls.csv']
+
+@pytest.mark.parametrize('make, says', [
+    (lambda d: (d / 'conf').mkdir() or d / 'conf', 'is a folder'),
+    (lambda d: (d / 'c.yaml').write_text('- naming\n') and d / 'c.yaml', 'holds a list'),
+    (lambda d: (d / 'c.yaml').write_text('wrds:\n  password: "pw-Zk81\n') and d / 'c.yaml', 'not valid YAML'),
+])
+def test_bad_config_file(tmp_path, make, says):
+    "A config that is a folder, a list, or broken YAML: one line (the broken line is not quoted: it may hold a secret)."
+    (work := tmp_path / 'w').mkdir()
+    conf = make(tmp_path)
+    r = ftm(work, 'ingest', '--quarter', '2016Q2', '--config', str(conf), '--lake', 'lake')
+    assert r.returncode == 2 and says in r.stderr and 'Traceback' not in r.stderr, (r.returncode, r.stderr)
+    assert 'pw-Zk81' not in r.stderr + r.stdout and list(work.iterdir()) == []
