@@ -86,16 +86,23 @@ def patch_lambda(responder: Responder):
     LambdaSimpleBackend.invoke = invoke
 
 
-def fail_jobs(*needles: str):
-    "moto's simple Batch fails the jobs whose name contains one of `needles` (and their array children)."
+def finish_jobs(outcome):
+    """moto's simple Batch ends each job at submission; `outcome(backend, job) -> bool` decides success (it may run
+    the job first). Replaces moto's rule (all succeed, or all fail with MOTO_SIMPLE_BATCH_FAIL_AFTER)."""
+    import datetime
     from moto.batch_simple.models import BatchSimpleBackend
     def finish(self, include_start_attempt, job):
         self.backend._jobs[job.job_id] = job
-        job.job_started_at = __import__('datetime').datetime.now()
+        job.job_started_at = datetime.datetime.now()
         job.log_stream_name = job._stream_name
         if include_start_attempt: job._start_attempt()
-        job._mark_stopped(success=not any(n in job.job_name for n in needles))
+        job._mark_stopped(success=outcome(self.backend, job))
     BatchSimpleBackend._mark_job_as_finished = finish
+
+
+def fail_jobs(*needles: str):
+    "moto's simple Batch fails the jobs whose name contains one of `needles` (and their array children)."
+    finish_jobs(lambda backend, job: not any(n in job.job_name for n in needles))
 
 
 # --- the deployment ----------------------------------------------------------------------------------------------

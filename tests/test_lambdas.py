@@ -85,28 +85,19 @@ class Workers:
         self.env, self.runs = env, []
 
     def install(self):
-        from moto.batch_simple.models import BatchSimpleBackend
         from ftm.cloud.worker import work
-        me = self
-        def finish(backend, include_start_attempt, job):
-            backend.backend._jobs[job.job_id] = job
-            job.job_started_at = __import__('datetime').datetime.now()
-            job.log_stream_name = job._stream_name
-            if include_start_attempt: job._start_attempt()
+        def run(backend, job):
             ap = job.array_properties or {}
             if 'size' in ap:                                     # the array parent: its children ran already
-                ok = all(c.status == 'SUCCEEDED' for c in backend.backend._jobs.values()
-                         if c.job_id.startswith(job.job_id + ':'))
-            else:
-                step = 'map' if job.job_definition.name.endswith('map') else 'reduce'
-                env = {**me.env, 'AWS_BATCH_JOB_ATTEMPT': '1', 'AWS_BATCH_JOB_ID': job.job_id}
-                if 'index' in ap: env['AWS_BATCH_JOB_ARRAY_INDEX'] = str(ap['index'])
-                p = job.parameters
-                code = work(step, p['lake'], p['quarter'], p['run_id'], env=env, out=io.StringIO())
-                me.runs.append((step, ap.get('index'), code))
-                ok = code == 0
-            job._mark_stopped(success=ok)
-        BatchSimpleBackend._mark_job_as_finished = finish
+                return all(c.status == 'SUCCEEDED' for c in backend._jobs.values() if c.job_id.startswith(job.job_id + ':'))
+            step = 'map' if job.job_definition.name.endswith('map') else 'reduce'
+            env = {**self.env, 'AWS_BATCH_JOB_ATTEMPT': '1', 'AWS_BATCH_JOB_ID': job.job_id}
+            if 'index' in ap: env['AWS_BATCH_JOB_ARRAY_INDEX'] = str(ap['index'])
+            p = job.parameters
+            code = work(step, p['lake'], p['quarter'], p['run_id'], env=env, out=io.StringIO())
+            self.runs.append((step, ap.get('index'), code))
+            return code == 0
+        S.finish_jobs(run)
 
 
 def test_one_quarter_through_the_state_machine(server):
