@@ -248,6 +248,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'ftm.embed.resolve_precision': ('embed.html#resolve_precision', 'ftm/embed.py'),
                            'ftm.embed.text_keys': ('embed.html#text_keys', 'ftm/embed.py'),
                            'ftm.embed.token_lengths': ('embed.html#token_lengths', 'ftm/embed.py')},
+            'ftm.errors': { 'ftm.errors.FtmError': ('errors.html#ftmerror', 'ftm/errors.py'),
+                            'ftm.errors.InputError': ('errors.html#inputerror', 'ftm/errors.py')},
             'ftm.evaluate': { 'ftm.evaluate._col': ('evaluate.html#_col', 'ftm/evaluate.py'),
                               'ftm.evaluate._r': ('evaluate.html#_r', 'ftm/evaluate.py'),
                               'ftm.evaluate.diversity': ('evaluate.html#diversity', 'ftm/evaluate.py'),
