@@ -4,18 +4,21 @@
 
 # %% ../nbs/01_config.ipynb #9c240802
 from __future__ import annotations
-import os, re, json, tomllib
+import os, re, json, tomllib, difflib
 from pathlib import Path
 from typing import Literal, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import EnvSettingsSource
+from pydantic_settings.exceptions import SettingsError
 from .quarters import Quarter
+from .errors import FtmError, InputError
 
 # %% auto #0
-__all__ = ['RUN_SUFFIXES', 'RUN_ID_MAX', 'SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig',
+__all__ = ['RUN_SUFFIXES', 'RUN_ID_MAX', 'RESUMABLE', 'SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig',
            'ThemesConfig', 'ExecutorConfig', 'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig',
            'AthenaConfig', 'BatchConfig', 'CloudConfig', 'LineageConfig', 'check_run_id', 'Config', 'ConfigError',
-           'read_config_file', 'env_layer', 'load_config']
+           'redact', 'read_config_file', 'env_layer', 'load_config', 'drift']
 
 # %% ../nbs/01_config.ipynb #40878e98
 class _Section(BaseModel):
@@ -233,9 +236,9 @@ RUN_ID_MAX = 128 - max(map(len, RUN_SUFFIXES))   # so that every stage id is sti
 _re_run = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*')
 
 def check_run_id(s) -> str:
-    "`s` if it is a valid run id (a stage id `{s}-ingest` / `{s}-reduce` is then valid too), else a `ValueError`."
+    "`s` if it is a valid run id (a stage id `{s}-ingest` / `{s}-reduce` is then valid too), else an `InputError`."
     if not isinstance(s, str) or not _re_run.fullmatch(s) or '..' in s or len(s) > RUN_ID_MAX:
-        raise ValueError(f"invalid run id {s!r}: use 1-{RUN_ID_MAX} letters, digits, '.', '_' or '-', starting with a "
+        raise InputError(f"invalid run id {s!r}: use 1-{RUN_ID_MAX} letters, digits, '.', '_' or '-', starting with a "
                          f"letter or digit (the lake adds {' / '.join(RUN_SUFFIXES)} for a run's stages)")
     return s
 
@@ -285,25 +288,37 @@ class Config(_Section):
 
     def portable(self) -> dict:
         "The settings that define a run, as plain data with the secrets left out: stored with a run so that its AWS "
-        "Batch workers use the submitter's settings (secrets reach them from their own environment)."
+        "Batch workers use the submitter's settings (secrets, and passwords inside URLs, reach them from their own environment)."
         d = json.loads(self.model_dump_json())
         d['naming']['api_key'] = d['wrds']['password'] = None
-        return d
+        return _redact_all(d)
 
     def show(self) -> str:
-        "The config as TOML-like text, secrets masked: printed at the start of every run."
+        "The config as TOML-like text, secrets and URL passwords masked: printed at the start of every run."
         lines = []
         def walk(d, pre=''):
             for k, v in d.items():
                 if isinstance(v, dict): walk(v, f"{pre}{k}.")
                 else: lines.append(f"{pre}{k} = {v!r}")
-        walk(json.loads(self.model_dump_json()))
+        walk(_redact_all(json.loads(self.model_dump_json())))
         return '\n'.join(lines)
 
+def _redact_all(d):
+    if isinstance(d, dict): return {k: _redact_all(v) for k, v in d.items()}
+    if isinstance(d, list): return [_redact_all(v) for v in d]
+    return redact(d) if isinstance(d, str) else d
+
+
 # %% ../nbs/01_config.ipynb #228acd48
-class ConfigError(ValueError): "A configuration value is missing or invalid."
+class ConfigError(FtmError, ValueError): "A configuration value is missing or invalid."
 
 _ENV_ALIASES = {'LLM_BASE_URL': 'naming.base_url', 'LLM_MODEL': 'naming.model', 'LLM_API_KEY': 'naming.api_key'}
+_SECRET_KEYS = re.compile(r'pass(word)?|secret|token|api_?key|credential', re.I)   # unknown keys like these are never shown
+_re_userinfo = re.compile(r'(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@\s:]*):(?P<pw>[^/@\s]+)@')
+
+def redact(text: str) -> str:
+    "`text` with the password of every URL in it masked (`http://user:***@host`): for messages, logs and records."
+    return _re_userinfo.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text) if isinstance(text, str) else text
 
 def _set(d: dict, dotted: str, v):
     *path, last = dotted.split('.')
@@ -330,19 +345,71 @@ def read_config_file(path) -> dict:
         m = getattr(e, 'problem_mark', None)
         where = f" at line {m.line + 1}, column {m.column + 1}" if m is not None else ''
         raise ConfigError(f"config file {p} is not valid YAML: {getattr(e, 'problem', None) or type(e).__name__}{where}") from None
+    except OSError as e: raise ConfigError(f"config file {p} cannot be read: {e.strerror or e}") from None
     if d is None: return {}
     if not isinstance(d, dict):
         raise ConfigError(f"config file {p} holds a {type(d).__name__}; it must map sections to settings, e.g. `naming:` then `method: llm`")
     return d
 
+
+# %% ../nbs/01_config.ipynb #e1a7c3d3
+class _Env(EnvSettingsSource):
+    "pydantic-settings' reading of `FTM_*` variables (JSON for lists, `__` for sections), from a given mapping."
+    def __init__(self, env: dict):
+        self._env = env
+        super().__init__(Config, env_prefix='FTM_', env_nested_delimiter='__', case_sensitive=False)
+    def _load_env_vars(self): return {k.lower(): v for k, v in self._env.items()}
+
 def env_layer(env: dict) -> dict:
-    "Settings from `FTM_*` variables (`__` separates a section) and the LLM_* aliases."
+    """Settings from `FTM_*` variables and the LLM_* aliases. A list setting takes JSON
+    (`FTM_EVENTS__WINDOWS='[[0,1],[2,60]]'`, `FTM_SOURCE_MAP='["id=transcript_id"]'`); an unknown variable is an error."""
     out = {}
     for k, v in env.items():
         if k in _ENV_ALIASES: _set(out, _ENV_ALIASES[k], v)
-    for k, v in env.items():
-        if k.startswith('FTM_') and len(k) > 4: _set(out, k[4:].lower().replace('__', '.'), v)
+    ours = {k: v for k, v in env.items() if k.upper().startswith('FTM_') and len(k) > 4}
+    unknown = sorted(k for k in ours if k[4:].split('__')[0].lower() not in Config.model_fields)
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]} (value not shown)" + _did_you_mean(unknown[0][4:].lower().replace('__', '.'))
+                          + "; `ftm config` lists the settings (FTM_<FIELD> or FTM_<SECTION>__<FIELD>)")
+    try: got = _Env(ours)()
+    except SettingsError as e:
+        m = re.search(r'field "([^"]+)"', str(e))
+        bad = [k for k in ours if m and k.lower().startswith(f"ftm_{m[1]}") and not _is_json(ours[k])]
+        name = bad[0] if bad else f"FTM_{m[1].upper()}" if m else 'an FTM_ variable'
+        raise ConfigError(f"{name} is not valid JSON: a list setting takes JSON, e.g. "
+                          "FTM_EVENTS__WINDOWS='[[0,1],[2,60]]' or FTM_SOURCE_MAP='[\"id=transcript_id\"]'") from None
+    return _merge(out, got)
+
+def _is_json(v: str) -> bool:
+    try: json.loads(v); return True
+    except ValueError: return not v.lstrip().startswith(('[', '{'))   # a plain value is not what failed
+
+def _known_keys() -> list[str]:
+    out = []
+    for k, f in Config.model_fields.items():
+        sub = f.annotation if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel) else None
+        out += [f"{k}.{s}" for s in sub.model_fields] if sub else [k]
     return out
+
+def _did_you_mean(dotted: str) -> str:
+    close = difflib.get_close_matches(dotted, _known_keys(), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ''
+
+def _where(loc: str) -> str: return f"set it in the config file, FTM_{loc.upper().replace('.', '__')} or a CLI flag"
+
+def _message(err: dict) -> str:
+    "One validation error as a line that names the setting and never shows the value given (it may be a secret)."
+    loc = '.'.join(str(x) for x in err['loc'])
+    if err['type'] == 'extra_forbidden':
+        return f"  {loc}: is not a setting (value not shown){_did_you_mean(loc)}"
+    msg = err['msg'].removeprefix('Value error, ')
+    if err['type'] != 'missing' and not err['type'].startswith('value_error'):
+        # pydantic's own messages do not quote the input; ours (value_error) may quote a value we judged non-secret
+        v = err.get('input')
+        hint = (': quote it' if isinstance(v, (int, float)) and 'string' in err['type'] else
+                ": a list takes JSON, e.g. '[\"a=b\"]'" if isinstance(v, str) and err['type'] in ('list_type', 'tuple_type') else '')
+        msg += f" (got type {type(v).__name__}, value not shown{hint})" if not isinstance(v, dict) else ''
+    return f"  {loc}: {redact(msg)} — {_where(loc)}"
 
 def load_config(path=None, env: dict | None = None, base: dict | None = None, **overrides) -> Config:
     """Defaults < `base` (a run's stored settings, `Config.portable`) < file < environment < `overrides` (dotted keys;
@@ -355,10 +422,31 @@ def load_config(path=None, env: dict | None = None, base: dict | None = None, **
     for l in layers + [cli]: merged = _merge(merged, l)
     try: return Config.model_validate(merged)
     except ValidationError as e:
-        msgs = []
-        for err in e.errors():
-            loc = '.'.join(str(x) for x in err['loc'])
-            env_name = 'FTM_' + loc.upper().replace('.', '__')
-            got = f" (got {err['input']!r})" if err['type'] != 'missing' and not isinstance(err['input'], dict) else ''
-            msgs.append(f"  {loc}: {err['msg'].removeprefix('Value error, ')}{got} — set it in the config file, {env_name} or a CLI flag")
-        raise ConfigError("invalid configuration:\n" + '\n'.join(msgs)) from None
+        raise ConfigError("invalid configuration:\n" + '\n'.join(_message(err) for err in e.errors())) from None
+
+
+# %% ../nbs/01_config.ipynb #f2b8d4e2
+# Settings a resumed run may change: they decide how and where it runs, not what it finds.
+RESUMABLE = ('lake', 'lake_endpoint_url', 'run_id', 'executor', 'catalog', 'athena', 'batch', 'cloud', 'lineage', 'events',
+             'embed.batch_size', 'embed.device', 'embed.cache', 'sentiment.device', 'sentiment.batch_size',
+             'naming.base_url', 'naming.api_key', 'naming.concurrency', 'naming.max_retries', 'naming.timeout_s',
+             'naming.backoff_base_s', 'naming.backoff_max_s', 'naming.retry_after_max_s', 'naming.max_outage_s',
+             'naming.health_timeout_s', 'naming.cache_flush_every', 'naming.on_failure',
+             'wrds.host', 'wrds.port', 'wrds.dbname', 'wrds.user', 'wrds.password', 'wrds.secret_name',
+             'wrds.secret_region', 'wrds.sslmode', 'wrds.connect_timeout_s', 'wrds.max_retries')
+
+def _flat(d: dict, pre='') -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict): out.update(_flat(v, f"{pre}{k}."))
+        else: out[f"{pre}{k}"] = v
+    return out
+
+def drift(stored: dict, cfg: Config) -> list[str]:
+    """The settings that differ between a run's stored settings (`Config.portable`) and `cfg`, as 'key: old -> new'
+    lines, leaving out `RESUMABLE` ones. Empty when the run may be resumed with `cfg`."""
+    old, new = _flat(stored), _flat(cfg.portable())
+    keep = lambda k: not any(k == r or k.startswith(r + '.') for r in RESUMABLE)
+    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+            if keep(k) and json.dumps(old.get(k)) != json.dumps(new.get(k))]
+

@@ -38,7 +38,7 @@ def main():
     beside = [t for t in BESIDE if (root/t).exists()]
     with ThreadPoolExecutor(1) as bg:
         side = bg.submit(run_pytest, beside) if beside else None
-        with ThreadPoolExecutor(int(os.environ.get('FTM_TEST_WORKERS', 2))) as ex: res = list(ex.map(run_nb, nbs))
+        with ThreadPoolExecutor(int(os.environ.get('TEST_WORKERS', 2))) as ex: res = list(ex.map(run_nb, nbs))
         side_pass, side_fail = side.result() if side else (0, 0)
     nb_pass, nb_fail = sum(res), len(res) - sum(res)
     rest_pass, rest_fail = run_pytest(['tests', *[f'--ignore={t}' for t in beside]])

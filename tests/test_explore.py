@@ -19,9 +19,9 @@ NB = ROOT/'runs'/'explore.ipynb'
 OUT = ROOT/'tests'/'out'
 CACHE = OUT/'embedding-cache'
 QUARTERS = ('2016Q1', '2016Q2')
-# Debian's packages; FTM_CHROMIUM / FTM_CHROMEDRIVER name others
-CHROMIUM = os.environ.get('FTM_CHROMIUM') or shutil.which('chromium') or '/usr/bin/chromium'
-CHROMEDRIVER = os.environ.get('FTM_CHROMEDRIVER') or shutil.which('chromedriver') or '/usr/bin/chromedriver'
+# Debian's packages; TEST_CHROMIUM / TEST_CHROMEDRIVER name others
+CHROMIUM = os.environ.get('TEST_CHROMIUM') or shutil.which('chromium') or '/usr/bin/chromium'
+CHROMEDRIVER = os.environ.get('TEST_CHROMEDRIVER') or shutil.which('chromedriver') or '/usr/bin/chromedriver'
 ENV = {**os.environ, 'HF_HUB_OFFLINE': '1', 'FTM_SAMPLE__N_FIRMS': '15', 'PYTHONWARNINGS': 'ignore'}
 
 def _cache_stamp() -> str:
