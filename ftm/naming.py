@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 import httpx, openai
 import pyarrow.fs as pafs
-from tqdm.auto import tqdm
 from .config import NamingConfig
+from .progress import bar
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 __all__ = ['log', 'PROMPT_VERSION', 'CHARS_PER_TOKEN', 'SYSTEM_PROMPT', 'LLM_DEFAULTS', 'NamingRequest', 'Name', 'NamingError',
            'Namer', 'dedupe_keywords', 'title_case', 'keyword_label', 'mask_names', 'trim_sentence', 'keyword_summary',
            'keyword_name', 'KeywordNamer', 'prompt_version', 'estimate_tokens', 'build_messages', 'prompt_hash',
-           'ReplyError', 'strip_think', 'parse_reply', 'ReplyCache', 'LLMNamer', 'get_namer']
+           'ReplyError', 'strip_think', 'parse_reply', 'ReplyCache', 'OutageState', 'LLMNamer', 'get_namer']
 
 # %% ../nbs/12_naming.ipynb #e094c012
 @dataclass(frozen=True)
@@ -45,9 +45,11 @@ class Name:
 class NamingError(RuntimeError): "Naming failed and the configuration says not to fall back."
 
 class Namer:
-    "Names a batch of requests; `stats` accumulates counters over calls."
+    """Names a batch of requests; `stats` accumulates counters over calls: `fallbacks` counts names that fell back
+    to keywords, `outage` is None or one line saying why naming gave up on the LLM server for the rest of the run."""
     def __init__(self): self.stats = dict(items=0, calls=0, cache_hits=0, retries=0, repairs=0, fallbacks=0,
-                                          health_checks=0, prompt_tokens=0, completion_tokens=0, seconds=0.0)
+                                          health_checks=0, prompt_tokens=0, completion_tokens=0, seconds=0.0,
+                                          outage_wait_s=0.0, outage=None)
     def name(self, requests: list[NamingRequest]) -> list[Name]: raise NotImplementedError
 
 # %% ../nbs/12_naming.ipynb #70fbe28f
@@ -284,7 +286,8 @@ LLM_DEFAULTS = dict(
     backoff_base_s=1.0,       # first back-off cap; doubles per retry
     backoff_max_s=30.0,       # the longest jittered back-off
     retry_after_max_s=120.0,  # never sleep longer than this on a server's Retry-After
-    max_outage_s=600.0,       # how long to wait for a down server (a vLLM cold start takes minutes)
+    max_outage_s=600.0,       # how long to wait for a down server, in all, per run (a vLLM cold start takes minutes)
+    refused_grace_s=3.0,      # how long a refused connection (nothing listens) is re-probed before giving up
     health_timeout_s=5.0,     # per health probe
     max_tokens=200,           # reply budget
     temperature=0.0,          # names should not change between runs
@@ -296,7 +299,10 @@ LLM_DEFAULTS = dict(
 _FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 _OUTAGE_STATUS = {502, 503, 504}
 
-class _Dead(Exception): "The server stayed down past `max_outage_s`."
+class _Dead(Exception): "The namer gave up on the server for the rest of the run (outage budget spent, or no server)."
+
+_OUTAGE_HINT = ("Start the LLM server and wait until it answers (GET /health), or fix naming.base_url (LLM_BASE_URL); "
+                "or set naming.on_failure='keywords' to name with keywords while it is down, or naming.method='keywords'")
 
 def _retry_after(e: Exception) -> float | None:
     "Seconds from a `Retry-After` (or `retry-after-ms`) header, if the error carries one."
@@ -326,10 +332,73 @@ def _short(e: Exception) -> str:
     s = f"{type(e).__name__}: {e}"
     return s if len(s) < 300 else s[:297] + '...'
 
+# %% ../nbs/12_naming.ipynb #9d4b2f86
+class OutageState:
+    """A run's LLM outage: seconds of outage budget spent (`spent_s`), when the outage began, whether naming gave up
+    (`gave_up`) and why (`reason`). Kept in memory, and in a small JSON file at `path` in `filesystem` when given, so
+    that every namer of the run, in any process or machine, shares it."""
+    def __init__(self, path: str | None = None, filesystem=None):
+        self.path = path
+        self.fs, self._p = _resolve_fs(path, filesystem) if path else (None, None)
+        self.state = dict(spent_s=0.0, gave_up=False, reason=None, started=None, updated=None)
+        self._warned = False
+
+    def _merge(self, d):
+        if not isinstance(d, dict): return
+        s = self.state
+        try: s['spent_s'] = max(s['spent_s'], float(d.get('spent_s') or 0.0))
+        except (TypeError, ValueError): pass
+        if d.get('gave_up') and not s['gave_up']:
+            s.update(gave_up=True, reason=str(d.get('reason') or 'an earlier namer of this run gave up on the server'))
+        for k in ('started', 'updated'):
+            if isinstance(d.get(k), str) and (s[k] is None or (d[k] < s[k] if k == 'started' else d[k] > s[k])): s[k] = d[k]
+
+    def load(self) -> dict:
+        "The state, merged with the file's (another namer may have written it)."
+        if self.fs is not None:
+            try:
+                with self.fs.open_input_stream(self._p) as f: self._merge(json.loads(f.read()))
+            except FileNotFoundError: pass
+            except (OSError, ValueError) as e:
+                if 'not exist' not in str(e).lower() and 'not found' not in str(e).lower():
+                    log.debug("naming: cannot read the outage state %s: %s", self.path, e)
+        return dict(self.state)
+
+    def save(self, **changes) -> dict:
+        "Merge `changes` (`spent_s` only ever grows) into the state and write it; return the merged state."
+        self.load()
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')
+        if 'spent_s' in changes: changes['spent_s'] = max(self.state['spent_s'], float(changes['spent_s']))
+        if self.state['gave_up']: changes.pop('reason', None); changes.pop('gave_up', None)   # the first reason stays
+        self.state.update(changes, updated=now)
+        if self.state['started'] is None: self.state['started'] = now
+        if self.fs is not None:
+            tmp = f"{self._p}.{uuid.uuid4().hex[:12]}.tmp"
+            try:
+                parent = self._p.rsplit('/', 1)[0]
+                if parent and parent != self._p: self.fs.create_dir(parent, recursive=True)
+                with self.fs.open_output_stream(tmp) as f: f.write(json.dumps(self.state).encode())
+                self.fs.move(tmp, self._p)
+            except OSError as e:
+                if not self._warned: log.warning("naming: cannot write the outage state %s (%s): other namers of "
+                                                 "this run will not see this outage", self.path, e)
+                self._warned = True
+        return dict(self.state)
+
+    def clear(self):
+        "Forget the outage (e.g. when a run is resumed after the server was started)."
+        self.state = dict(spent_s=0.0, gave_up=False, reason=None, started=None, updated=None)
+        if self.fs is not None:
+            try: self.fs.delete_file(self._p)
+            except (FileNotFoundError, OSError): pass
+
 # %% ../nbs/12_naming.ipynb #43c79730
+def _secs(s: float) -> str: return f"{s:.1f}s" if s < 10 else f"{s:.0f}s"
+
 class LLMNamer(Namer):
     "Names from an OpenAI-compatible chat endpoint, with retries, a health poller, validation and a cache."
-    def __init__(self, cfg: NamingConfig, cache: ReplyCache | None = None, **settings):
+    def __init__(self, cfg: NamingConfig, cache: ReplyCache | None = None, *, progress: bool | None = None,
+                 outage: OutageState | None = None, **settings):
         super().__init__()
         if not cfg.base_url:
             raise NamingError("naming.method is 'llm' but no endpoint is set: set LLM_BASE_URL (e.g. "
@@ -339,12 +408,14 @@ class LLMNamer(Namer):
                               "FTM_NAMING__MODEL or naming.model in the config file")
         unknown = set(settings) - set(LLM_DEFAULTS)
         if unknown: raise TypeError(f"unknown LLM namer settings {sorted(unknown)}; known: {sorted(LLM_DEFAULTS)}")
-        self.cfg, self.cache = cfg, cache
+        self.cfg, self.cache, self.progress = cfg, cache, progress
+        self.outage = outage if outage is not None else OutageState()    # per namer unless the run shares one
         pick = lambda k: settings[k] if settings.get(k) is not None else (
             getattr(cfg, k) if getattr(cfg, k, None) is not None else LLM_DEFAULTS[k])
         self.settings = {k: pick(k) for k in LLM_DEFAULTS}
         self.base_url = cfg.base_url.rstrip('/')
         self._template_kwargs = True      # send chat_template_kwargs until the server says it does not know them
+        self._dead: Exception | None = None   # set once the namer gives up on the server: for the rest of the run
 
     # -- the sync entry point -------------------------------------------------------------------------------
     def name(self, requests: list[NamingRequest]) -> list[Name]:
@@ -362,15 +433,17 @@ class LLMNamer(Namer):
         self._sem = asyncio.Semaphore(self.cfg.concurrency)
         self._up = asyncio.Event(); self._up.set()
         self._poller: asyncio.Task | None = None
-        self._dead: Exception | None = None
+        self._outage_fallbacks = 0
+        if self._dead is None and (st := self.outage.load())['gave_up']:   # an earlier namer of the run gave up
+            self._give_up(st['reason'], mine=False)
         if self.cache is not None: self.cache.refresh()
         key = self.cfg.api_key.get_secret_value() if self.cfg.api_key else 'EMPTY'   # vLLM needs none
         self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=key, max_retries=0,
                                           timeout=self.cfg.timeout_s)
         out: list[Name | None] = [None] * len(requests)
-        bar = tqdm(total=len(requests), desc='naming', disable=None, leave=False)
+        pbar = bar(total=len(requests), desc='naming', unit='name', progress=self.progress, leave=False)
         async def one(i, r):
-            out[i] = await self._name_one(r); bar.update()
+            out[i] = await self._name_one(r); pbar.update()
         tasks = [asyncio.create_task(one(i, r)) for i, r in enumerate(requests)]
         try:
             for fut in asyncio.as_completed(tasks): await fut
@@ -379,12 +452,12 @@ class LLMNamer(Namer):
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
-            bar.close()
+            pbar.close()
             if self._poller is not None: self._poller.cancel()
             if self.cache is not None: self.cache.flush()
             await self._client.close()
             self.stats['items'] += len(requests); self.stats['seconds'] += time.perf_counter() - t0
-        n_fb = sum(n.fallback for n in out)
+        n_fb = sum(n.fallback for n in out) - self._outage_fallbacks   # outage fallbacks: said once, by _give_up
         if n_fb: log.warning("naming: %d of %d fell back to keywords", n_fb, len(out))
         return out
 
@@ -401,9 +474,11 @@ class LLMNamer(Namer):
             except NamingError: raise
             except Exception as e:
                 if self.cfg.on_failure == 'fail':
+                    if isinstance(e, _Dead): raise NamingError(f"naming {req.key!r} failed: {e}. {_OUTAGE_HINT}") from None
                     raise NamingError(f"naming {req.key!r} failed: {_short(e)}. Set naming.on_failure='keywords' "
                                       "to fall back to keyword names instead") from e
-                log.debug("naming %r fell back to keywords: %s", req.key, _short(e))
+                if isinstance(e, _Dead): self._outage_fallbacks += 1
+                else: log.debug("naming %r fell back to keywords: %s", req.key, _short(e))
                 self.stats['fallbacks'] += 1
                 return replace(keyword_name(req), fallback=True)
         if self.cache is not None:
@@ -457,10 +532,20 @@ class LLMNamer(Namer):
         return random.uniform(0, min(s['backoff_max_s'], s['backoff_base_s'] * 2 ** (attempt - 1)))
 
     # -- the server is down ----------------------------------------------------------------------------------
+    def _give_up(self, reason: str, mine: bool = True):
+        "Stop asking the server for the rest of the run; say so once (`mine`: this namer found the outage)."
+        then = ("fell back to keywords for the rest of the run" if self.cfg.on_failure == 'keywords' else
+                "naming fails for the rest of the run (naming.on_failure='fail')")
+        if mine: reason = self.outage.save(gave_up=True, reason=reason)['reason'] or reason
+        self._dead = _Dead(reason)
+        self.stats['outage'] = f"{reason}; {then}"
+        if mine: log.warning("naming: %s", self.stats['outage'])
+        else: log.info("naming: an earlier namer of this run gave up: %s", self.stats['outage'])
+
     async def _gate(self):
-        "Wait while the server is down; fail once it has been down too long."
+        "Wait while the server is down; fail once the namer has given up on it."
         await self._up.wait()
-        if self._dead is not None: raise _Dead(str(self._dead))
+        if self._dead is not None: raise self._dead
 
     async def _wait_for_server(self):
         if self._up.is_set() and self._dead is None:     # the first to notice starts the one poller
@@ -469,39 +554,63 @@ class LLMNamer(Namer):
         await self._gate()
 
     async def _poll_health(self):
-        "The one poller: probe with growing pauses until the server answers or `max_outage_s` has passed."
+        """The one poller: probe with growing pauses until the server answers, nothing has listened for
+        `refused_grace_s`, or the run's outage budget (`max_outage_s`, shared through `self.outage`) is spent."""
         s = self.settings
         root = re.sub(r'/v1$', '', self.base_url)
         urls = [f"{root}/health", f"{self.base_url}/models"]
         headers = {'Authorization': f"Bearer {self.cfg.api_key.get_secret_value()}"} if self.cfg.api_key else {}
-        t0, k, last = time.monotonic(), 0, 'no answer'
         try:
+            st = self.outage.load()
+            if st['gave_up']: return self._give_up(st['reason'], mine=False)
+            spent0, t0, k, last, refused, warned, prev = st['spent_s'], time.monotonic(), 0, 'no answer', None, False, 0.0
             async with httpx.AsyncClient(timeout=min(s['health_timeout_s'], self.cfg.timeout_s)) as http:
                 while True:
                     self.stats['health_checks'] += 1
                     try:
                         r = await http.get(urls[0], headers=headers)
+                        refused = None
                         if r.status_code == 404 and len(urls) > 1:    # no /health route: use /models
                             urls.pop(0); continue
                         if r.status_code < 500:
                             log.info("naming: the LLM server answered after %.1fs", time.monotonic() - t0)
                             return
                         last = f"HTTP {r.status_code} from {urls[0]}"
-                    except httpx.HTTPError as e: last = f"{type(e).__name__} on {urls[0]}"
-                    waited = time.monotonic() - t0
-                    if waited >= s['max_outage_s']:
-                        self._dead = NamingError(f"the LLM server at {self.base_url} has been down for {waited:.0f}s "
-                                                 f"({last}): start it or check naming.base_url")
-                        return
-                    if k == 0: log.warning("naming: the LLM server at %s is down (%s); waiting for it", self.base_url, last)
+                    except httpx.ConnectError as e:        # refused, unresolvable, unreachable: nobody listens
+                        if refused is None: refused = (time.monotonic(), str(e) or type(e).__name__)
+                        last = f"{type(e).__name__} on {urls[0]}"
+                    except httpx.HTTPError as e:           # a timeout or a dropped connection: there, not ready
+                        refused, last = None, f"{type(e).__name__} on {urls[0]}"
+                    now = time.monotonic()
+                    waited = now - t0
+                    self.stats['outage_wait_s'] += waited - prev; prev = waited
+                    st = self.outage.save(spent_s=spent0 + waited)
+                    if st['gave_up']: return self._give_up(st['reason'], mine=False)   # another namer gave up
+                    if refused is not None and now - refused[0] >= s['refused_grace_s']:
+                        what = 'connection refused' if 'refused' in refused[1].lower() or \
+                               'all connection attempts failed' in refused[1].lower() else f"cannot connect ({refused[1]})"
+                        return self._give_up(f"{what} at {self.base_url}: no server there")
+                    if st['spent_s'] >= s['max_outage_s']:
+                        return self._give_up(
+                            f"the LLM server at {self.base_url} has been down for {_secs(st['spent_s'])} this run ({last}), "
+                            f"the run's outage budget (naming.max_outage_s={s['max_outage_s']:g})")
+                    if refused is None and not warned:
+                        warned = True
+                        log.warning("naming: the LLM server at %s is down (%s); waiting for it (up to %s more this run)",
+                                    self.base_url, last, _secs(s['max_outage_s'] - st['spent_s']))
                     k += 1
-                    pause = min(s['backoff_base_s'] * 2 ** (k - 1), s['backoff_max_s'], 10.0)
-                    await asyncio.sleep(min(pause, s['max_outage_s'] - waited))
+                    pause = min(s['backoff_base_s'] * 2 ** (k - 1), s['backoff_max_s'], 10.0, s['max_outage_s'] - st['spent_s'])
+                    if refused is not None: pause = min(pause, refused[0] + s['refused_grace_s'] - now)
+                    await asyncio.sleep(max(pause, 0.01))
         finally: self._up.set()                          # wake the waiters, whatever happened
 
 # %% ../nbs/12_naming.ipynb #8c68d3e1
-def get_namer(cfg: NamingConfig, cache_uri: str | None = None, filesystem=None, **settings) -> Namer:
-    "The namer `cfg.method` asks for; the LLM namer caches replies under `cache_uri` when given."
+def get_namer(cfg: NamingConfig, cache_uri: str | None = None, filesystem=None, *, progress: bool | None = None,
+              outage_path: str | None = None, **settings) -> Namer:
+    """The namer `cfg.method` asks for. The LLM namer caches replies under `cache_uri` when given, shows its progress
+    with `ftm.progress.bar` (`progress=False`: nothing), and keeps the run's outage state in the JSON file
+    `outage_path` (in `filesystem`) when given: give every namer of one run the same path."""
     if cfg.method == 'keywords': return KeywordNamer()
     cache = ReplyCache(cache_uri, filesystem) if cache_uri else None
-    return LLMNamer(cfg, cache=cache, **settings)
+    outage = OutageState(outage_path, filesystem) if outage_path else None
+    return LLMNamer(cfg, cache=cache, progress=progress, outage=outage, **settings)
