@@ -4,18 +4,20 @@
 
 # %% ../nbs/90_cli.ipynb #d4772de7
 from __future__ import annotations
-import sys, functools
+import sys, functools, traceback
 from pathlib import Path
 from typing import Optional
 import typer
-from .config import load_config, Config, ConfigError
+from .config import load_config, Config, ConfigError, redact
+from .errors import FtmError, BUG_HINT
 from .lake import Lake
 
 # %% auto #0
-__all__ = ['app', 'lake_app', 'worker_app', 'batch_app', 'cloud_app', 'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt',
-           'friendly', 'ingest', 'lake_ls', 'lake_history', 'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run',
-           'worker_map', 'worker_reduce', 'batch_status', 'events', 'lake_record', 'query', 'lineage', 'show_config',
-           'main', 'cloud_run', 'cloud_status', 'cloud_stop', 'cloud_record']
+__all__ = ['app', 'lake_app', 'worker_app', 'batch_app', 'cloud_app', 'USER_ERRORS', 'EXIT_USER', 'EXIT_BUG', 'EXIT_FALLBACK',
+           'ConfigOpt', 'LakeOpt', 'QuarterOpt', 'SourceOpt', 'friendly', 'ingest', 'lake_ls', 'lake_history',
+           'lake_show', 'lake_gc', 'lake_migrate', 'prefetch', 'run', 'worker_map', 'worker_reduce', 'batch_status',
+           'events', 'lake_record', 'query', 'lineage', 'show_config', 'main', 'cloud_run', 'cloud_status',
+           'cloud_stop', 'cloud_record']
 
 # %% ../nbs/90_cli.ipynb #80a95527
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -30,29 +32,27 @@ cloud_app = typer.Typer(no_args_is_help=True, help="Many quarters on AWS Step Fu
 app.add_typer(cloud_app, name='cloud')
 
 def _fail(msg: str, code: int = 2):
-    typer.secho(f"error: {msg}", fg='red', err=True)
+    typer.secho(f"error: {redact(msg)}", fg='red', err=True)
     raise typer.Exit(code)
 
-def _user_errors() -> tuple:
-    "Errors whose message says what to do: shown without a traceback. Anything else is a bug and keeps its traceback."
-    from ftm.lake import LakeError
-    from ftm.embed import EmbedError
-    from ftm.naming import NamingError
-    from ftm.sentiment import SentimentError
-    from ftm.executors import CircuitOpen, BatchFailed
-    from ftm.cloud.stepfunctions import CloudError
-    return (ValueError, FileNotFoundError, PermissionError, NotImplementedError, LakeError, EmbedError, NamingError,
-            SentimentError, CircuitOpen, BatchFailed, CloudError)
+# Errors a user fixes: the `FtmError` family (nbs/00a_errors), and a path that is missing or not readable.
+USER_ERRORS = (FtmError, FileNotFoundError, PermissionError)
+EXIT_USER, EXIT_BUG, EXIT_FALLBACK = 2, 1, 3
 
 def friendly(f):
-    "Turn errors a user can fix into one message and exit status 2 (no traceback)."
+    """Errors a user can fix become one line and exit status 2; any other exception is a bug: its traceback (URL
+    passwords masked), a line saying so, and exit status 1. Ctrl-C exits 130."""
     @functools.wraps(f)
     def _f(*args, **kw):
         try: return f(*args, **kw)
         except typer.Exit: raise
-        except Exception as e:
-            if isinstance(e, _user_errors()): _fail(str(e))
-            raise
+        except KeyboardInterrupt:
+            typer.secho("interrupted", fg='red', err=True); raise typer.Exit(130)
+        except USER_ERRORS as e: _fail(str(e) or type(e).__name__)
+        except Exception:
+            typer.echo(redact(traceback.format_exc()), err=True)
+            typer.secho(f"error: {BUG_HINT}", fg='red', err=True)
+            raise typer.Exit(EXIT_BUG)
     return _f
 
 def _cfg(config, **kw) -> Config:
@@ -176,6 +176,7 @@ def run(quarter: Optional[str] = QuarterOpt, source: Optional[str] = SourceOpt, 
     from ftm.pipeline import make_executor
     res = run_quarter(cfg, executor=make_executor(cfg, detach=detach), progress=None if not quiet else False)
     typer.echo(res.summary())
+    if res.counts.get('naming_fallbacks'): raise typer.Exit(EXIT_FALLBACK)   # published, but not named as asked
 
 _RunArg = typer.Option(None, '--run-id', help="the map run (job parameter run_id) [env: FTM_RUN_ID]")
 

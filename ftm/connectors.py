@@ -18,7 +18,8 @@ __all__ = ['FIELDS', 'REQUIRED', 'ALIASES', 'SOURCES', 'SourceError', 'SourceNot
            'get_connector']
 
 # %% ../nbs/05_connectors.ipynb #a5bcfcd8
-class SourceError(ValueError): "A source cannot be read or does not hold what ftm needs; the message says what to fix."
+from .errors import FtmError
+class SourceError(FtmError, ValueError): "A source cannot be read or does not hold what ftm needs; the message says what to fix."
 
 class SourceNotAvailable(SourceError, NotImplementedError): "A source kind this version of ftm cannot read yet."
 

@@ -20,7 +20,8 @@ __all__ = ['CRSP_DSF_SQL', 'CRSP_DSI_SQL', 'ID_COLS', 'CALL_MEASURES', 'REG_COLS
            'event_cars_table', 'event_tables', 'publish_events', 'read_panels', 'events_for_quarters']
 
 # %% ../nbs/32_events.ipynb #b49aa151
-class EventsError(ValueError): "The event study cannot run on what it was given; the message says what to do."
+from .errors import FtmError
+class EventsError(FtmError, ValueError): "The event study cannot run on what it was given; the message says what to do."
 
 # EventsConfig lives in ftm.config (one config object for the whole run)
 

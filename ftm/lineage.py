@@ -9,6 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd, pyarrow as pa, pyarrow.compute as pc
 from scipy.optimize import linear_sum_assignment
+from .errors import InputError
 from .config import LineageConfig
 from .quarters import Quarter, quarter_range
 from .topics import l2_normalise
@@ -193,7 +194,7 @@ def _describe(i: dict) -> str:
 
 def _quarters(quarters) -> list[str]:
     qs = quarter_range(quarters) if isinstance(quarters, str) else [Quarter.parse(q) for q in quarters]
-    if not qs: raise ValueError("no quarters: pass e.g. '2016Q1..2016Q4'")
+    if not qs: raise InputError("no quarters: pass e.g. '2016Q1..2016Q4'")
     return [str(q) for q in sorted(set(qs))]
 
 def _read_quarter(lake, q: str) -> tuple[pa.Table, pa.Table]:

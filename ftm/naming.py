@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 import httpx, openai
 import pyarrow.fs as pafs
-from .config import NamingConfig
+from .config import NamingConfig, redact
 from .progress import bar
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ class Name:
     prompt_version: str | None = None
     fallback: bool = False
 
-class NamingError(RuntimeError): "Naming failed and the configuration says not to fall back."
+from .errors import FtmError
+class NamingError(FtmError, RuntimeError): "Naming failed and the configuration says not to fall back."
 
 class Namer:
     """Names a batch of requests; `stats` accumulates counters over calls: `fallbacks` counts names that fell back
@@ -329,7 +330,7 @@ def _is_retryable(e: Exception) -> bool:
     return isinstance(e, openai.APIStatusError) and (e.status_code in (408, 409, 429) or e.status_code >= 500)
 
 def _short(e: Exception) -> str:
-    s = f"{type(e).__name__}: {e}"
+    s = redact(f"{type(e).__name__}: {e}")
     return s if len(s) < 300 else s[:297] + '...'
 
 # %% ../nbs/12_naming.ipynb #9d4b2f86
@@ -414,6 +415,7 @@ class LLMNamer(Namer):
             getattr(cfg, k) if getattr(cfg, k, None) is not None else LLM_DEFAULTS[k])
         self.settings = {k: pick(k) for k in LLM_DEFAULTS}
         self.base_url = cfg.base_url.rstrip('/')
+        self.shown_url = redact(self.base_url)     # for messages and logs: a password in the URL is masked
         self._template_kwargs = True      # send chat_template_kwargs until the server says it does not know them
         self._dead: Exception | None = None   # set once the namer gives up on the server: for the rest of the run
 
@@ -500,7 +502,7 @@ class LLMNamer(Namer):
                     model=self.cfg.model, messages=msgs, max_tokens=s['max_tokens'], temperature=s['temperature'],
                     extra_body=extra)
             except _FATAL as e:
-                raise NamingError(f"the LLM endpoint {self.base_url} refused model {self.cfg.model!r}: {_short(e)}. "
+                raise NamingError(f"the LLM endpoint {self.shown_url} refused model {self.cfg.model!r}: {_short(e)}. "
                                   "Check naming.base_url, naming.model and naming.api_key (LLM_* variables)") from e
             except openai.BadRequestError as e:
                 if extra is not None and 'chat_template_kwargs' in str(e):
@@ -589,15 +591,15 @@ class LLMNamer(Namer):
                     if refused is not None and now - refused[0] >= s['refused_grace_s']:
                         what = 'connection refused' if 'refused' in refused[1].lower() or \
                                'all connection attempts failed' in refused[1].lower() else f"cannot connect ({refused[1]})"
-                        return self._give_up(f"{what} at {self.base_url}: no server there")
+                        return self._give_up(f"{what} at {self.shown_url}: no server there")
                     if st['spent_s'] >= s['max_outage_s']:
                         return self._give_up(
-                            f"the LLM server at {self.base_url} has been down for {_secs(st['spent_s'])} this run ({last}), "
+                            f"the LLM server at {self.shown_url} has been down for {_secs(st['spent_s'])} this run ({last}), "
                             f"the run's outage budget (naming.max_outage_s={s['max_outage_s']:g})")
                     if refused is None and not warned:
                         warned = True
                         log.warning("naming: the LLM server at %s is down (%s); waiting for it (up to %s more this run)",
-                                    self.base_url, last, _secs(s['max_outage_s'] - st['spent_s']))
+                                    self.shown_url, last, _secs(s['max_outage_s'] - st['spent_s']))
                     k += 1
                     pause = min(s['backoff_base_s'] * 2 ** (k - 1), s['backoff_max_s'], 10.0, s['max_outage_s'] - st['spent_s'])
                     if refused is not None: pause = min(pause, refused[0] + s['refused_grace_s'] - now)

@@ -8,14 +8,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 import pyarrow as pa, pyarrow.compute as pc
-from .config import Config
+from .config import Config, ConfigError, drift
 from .lake import Lake, LakeError, new_run_id
 from .ingest import ensure_ingested, run_props
 from .executors import LocalExecutor, BatchSpec, BatchFailed, plan_batches, resolve_workers, map_state
 
 # %% auto #0
-__all__ = ['RunResult', 'plan_map', 'plan_quarter', 'map_specs', 'seal_map', 'sentiment_tables', 'reduce_and_publish',
-           'make_executor', 'run_quarter']
+__all__ = ['RunResult', 'plan_map', 'check_resume', 'naming_outage_path', 'plan_quarter', 'map_specs', 'seal_map',
+           'sentiment_tables', 'reduce_and_publish', 'naming_fallbacks', 'make_executor', 'run_quarter']
 
 # %% ../nbs/16_pipeline.ipynb #4c772a14
 @dataclass
@@ -58,6 +58,10 @@ class RunResult:
                                            ('npmi', 'diversity_within_firm', 'diversity_quarter', 'topics_per_firm_mean', 'theme_ari',
                                             'theme_ari_topics', 'theme_ari_clear_topics')),
                  "  time: " + ', '.join(f"{k.strip()} {v:.1f}s" for k, v in self.stages.items())]
+        if self.counts.get('naming_fallbacks'):
+            why = self.counts.get('naming_outage')
+            lines.append(f"  naming: {self.counts['naming_fallbacks']:,} of {self.counts.get('names', 0):,} names fell back to "
+                         f"keywords" + (f" ({why})" if why else ''))
         if self.ingest: lines.insert(2, "  source: " + ', '.join(f"{k} {v}" for k, v in self.ingest.items()))
         return '\n'.join(lines)
 
@@ -66,7 +70,9 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
     """The map run's manifest, written once: its batches, the transcripts run they read and what the reduce needs to
     know. A resumed run and every AWS Batch worker read the same one; the run's settings (`Config.portable`, no
     secrets) are stored beside it, so the workers run with the submitter's settings."""
-    if (m := lake.checkpoint(q, map_run, 'manifest')) is not None: return m
+    if (m := lake.checkpoint(q, map_run, 'manifest')) is not None:
+        check_resume(cfg, lake, q, map_run)
+        return m
     # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
     f = lake.read('firms', q, run_id=ing.run_id, columns=['firm_id', 'n_sentences_kept']).to_pylist()
     kept = {r['firm_id']: r['n_sentences_kept'] for r in f if r['n_sentences_kept'] > 0}
@@ -78,6 +84,21 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
     run.set_checkpoint('config', cfg.portable())
     run.set_checkpoint('manifest', manifest)          # last: a manifest means the plan is complete
     return manifest
+
+def check_resume(cfg: Config, lake: Lake, q: str, map_run: str) -> None:
+    """Refuse to resume `map_run` with settings that change its result (`ftm.config.drift`): its finished batches
+    used the stored ones, and one run must not mix two."""
+    stored = lake.checkpoint(q, map_run, 'config')
+    if stored is None: return
+    changed = drift(stored, cfg)
+    if changed:
+        raise ConfigError(f"run {map_run} of {q} was started with other settings, and resuming it now would mix them:\n  "
+                          + '\n  '.join(changed) + f"\nresume it with the settings it began with (the config file, FTM_* "
+                          "variables and flags of its first start), or start a new run (a new --run-id)")
+
+def naming_outage_path(lake: Lake, q: str, map_run: str) -> str:
+    "Where the namers of run `map_run` (map workers and reduce) keep its shared LLM outage state."
+    return f"{lake.staging_dir(q, map_run)}/naming_outage.json"
 
 def plan_quarter(cfg: Config, lake: Lake, map_run: str, progress: bool | None = None) -> dict:
     """Ingest the quarter if it has no usable transcripts, then plan the map run `map_run`; returns its manifest.
@@ -141,7 +162,9 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     firms = lake.read('firms', q, run_id=tr_run)
     avoid = {r['firm_id']: tuple(x for x in (r['firm_name'], r['ticker']) if x)
              for r in firms.select(['firm_id', 'firm_name', 'ticker']).to_pylist()}
-    namer = get_namer(cfg.naming, cache_uri=lake.cache_uri('naming'), filesystem=lake.fs)
+    outage_path = naming_outage_path(lake, q, map_run)
+    namer = get_namer(cfg.naming, cache_uri=lake.cache_uri('naming'), filesystem=lake.fs, progress=progress,
+                      outage_path=outage_path)
     red = reduce_quarter(topics, cfg.themes, namer, q, avoid=avoid)
     T['reduce'] = time.perf_counter() - t0
     sentences = lake.read('sentences', q, run_id=map_run)
@@ -165,7 +188,8 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     w.write('topics', red.topics, part='themes')
     for name, tbl in extra_tables.items(): w.write(name, tbl, part='themes')
     counts = dict(firms=len(set(topics['firm_id'].to_pylist())), sentences=sentences.num_rows, topics=topics.num_rows,
-                  themes=red.themes.num_rows, failed_firms=len(failures), empty_calls=mstats.get('empty_calls', 0))
+                  themes=red.themes.num_rows, failed_firms=len(failures), empty_calls=mstats.get('empty_calls', 0),
+                  **naming_fallbacks(cfg, red, lake, outage_path))
     published = manifest['transcripts_published']
     adopt = {'sentences': map_run} | ({} if published else {'transcripts': tr_run, 'firms': tr_run})
     T['publish'] = 0.0
@@ -175,6 +199,17 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     w.publish(adopt=adopt, based_on=tr_run if published else None, props={**run_props(cfg), 'map_run': map_run}, meta=meta)
     T['publish'] = time.perf_counter() - t0
     return RunResult(q, cfg.source, tr_run, map_run, reduce_run, counts, T, qual, failures, manifest.get('ingest', {}))
+
+def naming_fallbacks(cfg: Config, red, lake: Lake, outage_path: str) -> dict:
+    """How many topic and theme names fell back to keywords (0 with keyword naming), and why naming gave up on the
+    LLM if it did: reported by every run's summary and exit status."""
+    if cfg.naming.method == 'keywords': return {}
+    from ftm.naming import OutageState
+    t = red.topics['naming_fallback'] if 'naming_fallback' in red.topics.column_names else pa.array([], pa.bool_())
+    why = OutageState(outage_path, lake.fs).load()
+    return dict(naming_fallbacks=int(pc.sum(pc.cast(pc.fill_null(t, False), pa.int64())).as_py() or 0)
+                + int(red.stats.get('naming_fallbacks', 0)), names=red.topics.num_rows + red.themes.num_rows,
+                naming_outage=why['reason'] if why.get('gave_up') else None)
 
 def make_executor(cfg: Config, detach: bool = False):
     "The executor `cfg.executor.kind` names: worker processes here, or AWS Batch."
@@ -194,6 +229,10 @@ def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: 
     if lake.run(reduce_run, q) is not None:
         raise LakeError(f"run {map_run} of {q} is already complete: `ftm lake history --quarter {q}` shows it; start a new run")
     t0 = time.perf_counter()
+    if lake.checkpoint(q, map_run, 'manifest') is not None:     # a resume: same settings, and the LLM gets a new chance
+        check_resume(cfg, lake, q, map_run)
+        from ftm.naming import OutageState
+        OutageState(naming_outage_path(lake, q, map_run), lake.fs).clear()
     manifest = plan_quarter(cfg, lake, map_run, progress)
     T['ingest'] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re, datetime as dt
 from dataclasses import dataclass
 import pandas as pd
+from .errors import InputError
 
 # %% auto #0
 __all__ = ['FIRST', 'LAST', 'Quarter', 'quarter_range']
@@ -26,9 +27,9 @@ class Quarter:
         "Parse `2016Q2` (or a `Quarter`); raise a `ValueError` that says what a quarter looks like."
         if isinstance(s, Quarter): return s
         m = _re_q.fullmatch(str(s).strip())
-        if not m: raise ValueError(f"malformed quarter {s!r}: write it as YYYYQn, e.g. 2016Q2")
+        if not m: raise InputError(f"malformed quarter {s!r}: write it as YYYYQn, e.g. 2016Q2")
         if not (FIRST <= f"{int(m[1]):04d}Q{m[2]}" <= LAST):
-            raise ValueError(f"quarter {s!r} is out of range: use {FIRST} to {LAST} (its end and the next quarter must be dates)")
+            raise InputError(f"quarter {s!r} is out of range: use {FIRST} to {LAST} (its end and the next quarter must be dates)")
         return cls(int(m[1]), int(m[2]))
 
     @classmethod
@@ -56,6 +57,6 @@ def quarter_range(spec: str) -> list[Quarter]:
     for part in str(spec).split(','):
         a, sep, b = part.strip().partition('..')
         lo, hi = Quarter.parse(a), Quarter.parse(b) if sep else Quarter.parse(a)
-        if hi < lo: raise ValueError(f"empty quarter range {part!r}: the first quarter must not be after the last")
+        if hi < lo: raise InputError(f"empty quarter range {part!r}: the first quarter must not be after the last")
         while lo <= hi: out.append(lo); lo = lo + 1
     return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np, pyarrow as pa, pyarrow.compute as pc
 from scipy.cluster.hierarchy import linkage, fcluster
 from scipy.sparse import csr_matrix
-from .config import ThemesConfig
+from .config import ThemesConfig, ConfigError
 from .naming import NamingRequest, Namer, KeywordNamer
 from .quarters import Quarter
 from .topics import c_tf_idf, l2_normalise
@@ -196,7 +196,7 @@ def reduce_quarter(topics: pa.Table, cfg: ThemesConfig | None = None, namer: Nam
     q = _check_quarter(topics, quarter)
     n = topics.num_rows
     if n > p['max_topics']:
-        raise ValueError(f"{n} topics in {q}: the merge tree needs about {n*n*12/1e9:.0f} GB of memory; raise "
+        raise ConfigError(f"{n} topics in {q}: the merge tree needs about {n*n*12/1e9:.0f} GB of memory; raise "
                          f"themes.max_topics (now {p['max_topics']}) on a machine that has it")
     # Work in topic_id order, so that the result does not depend on the order of the input rows.
     order = np.argsort(np.asarray(topics['topic_id'].to_pylist(), dtype=object), kind='stable')

@@ -19,7 +19,8 @@ __all__ = ['MAX_QUARTERS', 'RECORD_SUFFIX', 'generate_quarters_handler', 'llm_he
 # %% ../../nbs/42_lambdas.ipynb #f50e6ee4
 MAX_QUARTERS = 100          # one execution; Step Functions keeps 25,000 history events, a quarter uses about 30
 
-class BadEvent(ValueError): "The event is not what the state machine sends; the message says what is wrong."
+from ..errors import FtmError
+class BadEvent(FtmError, ValueError): "The event is not what the state machine sends; the message says what is wrong."
 
 def _need(event: dict, *keys: str) -> list:
     missing = [k for k in keys if not event.get(k)]

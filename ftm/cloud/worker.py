@@ -40,7 +40,8 @@ class JsonLog:
         self.out.write(json.dumps(rec, default=str) + '\n'); self.out.flush()
 
 # %% ../../nbs/40_worker.ipynb #f67bc705
-class WorkerError(RuntimeError): "The worker cannot start: bad input (exit status 2)."
+from ..errors import FtmError
+class WorkerError(FtmError, RuntimeError): "The worker cannot start: bad input (exit status 2)."
 
 def worker_config(env, lake: str | None = None, quarter: str | None = None, run_id: str | None = None) -> tuple[Config, Lake, dict]:
     "The worker's config, its lake, and the map run's manifest."

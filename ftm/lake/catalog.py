@@ -20,7 +20,8 @@ from pyiceberg.types import NestedField
 __all__ = ['CatalogError', 'catalog_kind', 'catalog_properties', 'open_catalog', 'iceberg_schema', 'ensure_table']
 
 # %% ../../nbs/03_catalog.ipynb #f569dd79
-class CatalogError(RuntimeError): "The Iceberg catalog cannot be opened or used; the message says what to do."
+from ..errors import FtmError
+class CatalogError(FtmError, RuntimeError): "The Iceberg catalog cannot be opened or used; the message says what to do."
 
 def catalog_kind(root: str, kind: str = 'auto') -> str:
     "'sql' or 'glue': `auto` means a SQLite catalog inside a local lake and Glue for an `s3://` lake."

@@ -19,11 +19,12 @@ from .catalog import open_catalog, ensure_table, catalog_kind
 from ..quarters import Quarter
 
 # %% auto #0
-__all__ = ['RUNS', 'LakeError', 'check_name', 'new_run_id', 'config_hash', 'RunInfo', 'Lake', 'RunWriter', 'extension_path',
-           'httpfs_path', 'connect']
+__all__ = ['RUNS', 'S3_PROBE_TIMEOUT_S', 'LakeError', 'check_name', 'new_run_id', 'config_hash', 'RunInfo', 'Lake', 'probe_s3',
+           'RunWriter', 'extension_path', 'httpfs_path', 'connect']
 
 # %% ../../nbs/03b_lake.ipynb #e8f9fe63
-class LakeError(RuntimeError): "The lake cannot do what was asked; the message says what to do instead."
+from ..errors import FtmError
+class LakeError(FtmError, RuntimeError): "The lake cannot do what was asked; the message says what to do instead."
 
 _re_name = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,127}')
 
@@ -143,6 +144,7 @@ class Lake:
     @cached_property
     def catalog(self):
         "The lake's Iceberg catalog (opened on first use; a lake in the old layout is refused here)."
+        if self.is_s3: probe_s3(self)
         if self.fs.get_file_info(self.path('_runs')).type == pafs.FileType.Directory:
             raise LakeError(f"{self.uri} is a lake in the old layout (commit records in _runs/, before Iceberg): run "
                             f"`ftm lake migrate --lake {self.uri}` to publish its runs as Iceberg tables, or use a new folder")
@@ -195,8 +197,46 @@ def _aws_region(bucket: str, endpoint_url: str | None) -> str:
     r = boto3.session.Session().region_name
     if r: return r
     if endpoint_url: return 'us-east-1'
-    try: return pafs.resolve_s3_region(bucket)
-    except OSError: return 'us-east-1'
+    # the bucket's region is in the header of any answer to an unsigned HeadBucket (even a 403): one try, seconds
+    import botocore, botocore.exceptions as bx
+    from botocore.config import Config as BotoConfig
+    s3 = boto3.client('s3', region_name='us-east-1', config=BotoConfig(signature_version=botocore.UNSIGNED,
+        connect_timeout=S3_PROBE_TIMEOUT_S, read_timeout=S3_PROBE_TIMEOUT_S, retries={'total_max_attempts': 1}))
+    try: return s3.head_bucket(Bucket=bucket)['ResponseMetadata']['HTTPHeaders'].get('x-amz-bucket-region') or 'us-east-1'
+    except bx.ClientError as e: return e.response.get('ResponseMetadata', {}).get('HTTPHeaders', {}).get('x-amz-bucket-region') or 'us-east-1'
+    except (bx.BotoCoreError, OSError): return 'us-east-1'   # unreachable: the probe before first use says so
+
+# %% ../../nbs/03b_lake.ipynb #b7e3a9c2
+S3_PROBE_TIMEOUT_S = 4   # per attempt; two attempts at most
+
+def probe_s3(lake: 'Lake') -> None:
+    "Check, within seconds, that `lake`'s bucket is reachable with the credentials at hand; a `LakeError` saying which fails."
+    if lake.__dict__.get('_probed'): return
+    import boto3, botocore.exceptions as bx
+    from botocore.config import Config as BotoConfig
+    where = f"the S3 endpoint {lake.endpoint_url}" if lake.endpoint_url else f"S3 in {lake.region}"
+    if boto3.session.Session().get_credentials() is None:
+        raise LakeError(f"no AWS credentials for the lake {lake.uri}: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
+                        "AWS_SECRET_ACCESS_KEY, or run where an IAM role provides them")
+    s3 = boto3.client('s3', region_name=lake.region, endpoint_url=lake.endpoint_url, config=BotoConfig(
+        connect_timeout=S3_PROBE_TIMEOUT_S, read_timeout=S3_PROBE_TIMEOUT_S, retries={'total_max_attempts': 2, 'mode': 'standard'}))
+    try: s3.head_bucket(Bucket=lake.bucket)
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError, bx.ConnectionClosedError) as e:
+        raise LakeError(f"cannot reach {where} for the lake {lake.uri} ({type(e).__name__}): check the network, or "
+                        "lake_endpoint_url / AWS_ENDPOINT_URL_S3 if the lake is not on AWS") from None
+    except bx.ClientError as e:
+        code = str(e.response.get('Error', {}).get('Code', ''))
+        if code in ('404', 'NoSuchBucket', 'NotFound'):
+            raise LakeError(f"the bucket {lake.bucket} of the lake {lake.uri} does not exist ({where}): create it (infra/ does) "
+                            "or fix --lake") from None
+        if code in ('403', 'AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken'):
+            raise LakeError(f"{where} refuses these AWS credentials for the bucket {lake.bucket} ({code}): check that they "
+                            "are current and allow s3:ListBucket on it (infra/modules/lake_access)") from None
+        raise LakeError(f"{where} answered {code or 'an error'} for the bucket {lake.bucket}: {str(e)[:200]}") from None
+    except bx.NoCredentialsError:
+        raise LakeError(f"no AWS credentials for the lake {lake.uri}: set AWS_PROFILE or AWS_ACCESS_KEY_ID") from None
+    lake.__dict__['_probed'] = True
+
 
 # %% ../../nbs/03b_lake.ipynb #a5a818f7
 def _conflict(e: BaseException) -> bool:

@@ -21,7 +21,8 @@ __all__ = ['REQUIRED', 'SCORERS', 'OPEN_QUARTERS', 'QUERIES', 'P_QUARTERS', 'P_S
            'parse_param_args', 'query_help', 'trino_problems', 'golden_dir', 'write_golden', 'golden_diffs']
 
 # %% ../../nbs/20_queries.ipynb #54dc4a86
-class QueryError(ValueError): "A query cannot run as asked; the message says what to do instead."
+from ..errors import FtmError
+class QueryError(FtmError, ValueError): "A query cannot run as asked; the message says what to do instead."
 
 REQUIRED = object()
 _re_ident = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,127}')   # fullmatch: `$` also matches before a newline

@@ -139,7 +139,8 @@ def all_tables() -> dict[str, TableSpec]:
     return dict(TABLES)
 
 # %% ../../nbs/02_schema.ipynb #9326b99b
-class SchemaError(ValueError): "A table does not match its declared schema."
+from ..errors import FtmError
+class SchemaError(FtmError, ValueError): "A table does not match its declared schema."
 
 def validate(name: str, data) -> pa.Table:
     """Check `data` (a pyarrow Table, record batch, pandas DataFrame or list of dicts) against table `name`.
