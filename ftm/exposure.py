@@ -6,7 +6,7 @@ firm × call × theme panel of exposure, tone and uncertainty."""
 # %% ../nbs/31_exposure.ipynb #0b124766
 from __future__ import annotations
 import numpy as np, pandas as pd, pyarrow as pa, pyarrow.compute as pc
-from tqdm.auto import tqdm
+from .progress import bar
 from .quarters import Quarter
 from .lake.schema import (FIRM_FIELDS, CALL_FIELDS, SECTIONS, SPEAKER_TYPES, TableSpec, register, SchemaError,
                         validate)
@@ -135,8 +135,8 @@ def score_transcripts(transcripts: pa.Table, scorer: Scorer, chunk: int = 200_00
                       progress: bool | None = None) -> pa.Table:
     "Score every sentence (`raw_text`) of `transcripts` with `scorer`: a `sentence_sentiment` table, row for row."
     parts = []
-    for s in tqdm(range(0, max(transcripts.num_rows, 1), chunk), desc=f"sentiment ({scorer.name})", unit='chunk',
-                  disable=None if progress is None else not progress):
+    for s in bar(range(0, max(transcripts.num_rows, 1), chunk), desc=f"sentiment ({scorer.name})", unit='chunk',
+                  progress=progress):
         t = transcripts.slice(s, chunk)
         sc = scorer.score(t['raw_text'])
         keys = {c: t[c] for c in ('sentence_id', 'firm_id', 'transcript_id', 'quarter')}

@@ -8,7 +8,7 @@ import time, json
 from collections import Counter
 from dataclasses import dataclass, field
 import pyarrow as pa
-from tqdm.auto import tqdm
+from .progress import bar
 from .config import Config
 from .lake.schema import DROP_REASONS
 from .lake import Lake
@@ -57,7 +57,7 @@ def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progre
         run.write('firms', firms, part=f"chunk-{n_chunk:05d}")
         parts, firms, n_chunk = [], [], n_chunk + 1
 
-    for call in tqdm(conn.calls(q), total=conn.count(q), desc=f"ingest {q}", unit='call', disable=progress is False):
+    for call in bar(conn.calls(q), total=conn.count(q), desc=f"ingest {q}", unit='call', progress=progress):
         prep = prepare_call(call, cfg.text)
         if run is None and prep.firm['n_sentences_kept']:   # the first call that kept a sentence: now we may write.
             run = lake.start_run(q, run_id=cfg.run_id, kind='ingest', resume=cfg.run_id is not None)   # (a named run that was interrupted is redone in place)

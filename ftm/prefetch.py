@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 import numpy as np, pandas as pd, pyarrow as pa
-from tqdm.auto import tqdm
+from .progress import bar
 from .config import Config
 from .connectors import Call, Connector, SourceError, get_connector
 from .lake import Lake, RunInfo
@@ -143,7 +143,7 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
             run.set_checkpoint('plan', plan)
         done, dropped, skipped = run.checkpoints(), Counter(), 0
         chunks = plan['chunks']
-        bar = tqdm(total=sum(map(len, chunks)), desc=f"prefetch {q}", unit='firm', disable=progress is False)
+        pb = bar(total=sum(map(len, chunks)), desc=f"prefetch {q}", unit='firm', progress=progress)
         for i, rows in enumerate(chunks):
             key = f"chunk-{i:05d}"
             cp = done.get(key)
@@ -167,8 +167,8 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
             else: res.chunks_resumed += 1
             res.calls += cp['calls']; res.sentences_raw += cp['sentences_raw']; res.sentences_kept += cp['sentences_kept']
             dropped.update(cp['dropped']); skipped += cp['skipped']
-            bar.update(len(rows))
-        bar.close()
+            pb.update(len(rows))
+        pb.close()
     finally:
         if hasattr(conn, 'close'): conn.close()
     if res.calls == 0: raise SourceError(f"source {src!r} has calls in {q} but none with text: nothing to publish")

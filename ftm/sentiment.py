@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 import numpy as np, pyarrow as pa, pyarrow.compute as pc, pyarrow.csv as pacsv
 from .config import SentimentConfig
-from tqdm.auto import tqdm
+from .progress import bar
 
 # %% auto #0
 __all__ = ['SCORES', 'LM_CATEGORIES', 'NEGATORS', 'SentimentError', 'Scorer', 'tokenize', 'words', 'LMLists', 'packaged_lm_path',
@@ -235,8 +235,7 @@ class FinBertScorer(Scorer):
         out = np.zeros((len(texts), len(self.labels)), np.float32)
         dtype = {'fp16': torch.float16, 'bf16': torch.bfloat16}.get(self.precision)
         bs = self.cfg.batch_size
-        bar = tqdm(range(0, len(order), bs), desc="finbert", unit="batch", disable=None if progress is None else not progress)
-        for s in bar:
+        for s in bar(range(0, len(order), bs), desc="finbert", unit="batch", progress=progress):
             idx = order[s:s + bs]
             enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                  max_length=self.cfg.max_length, return_tensors='pt').to(self.device)

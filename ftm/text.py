@@ -8,7 +8,7 @@ import re, functools
 from dataclasses import dataclass
 from typing import Iterable
 import pyarrow as pa
-from tqdm.auto import tqdm
+from .progress import bar
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from .lake import schema
 from .config import TextConfig
@@ -310,7 +310,7 @@ def prepare_call(call, cfg: TextConfig) -> Prepared:
 def prepare_calls(calls: Iterable, cfg: TextConfig, total: int | None = None, progress: bool | None = None) -> PreparedBatch:
     "`prepare_call` over many calls (e.g. a connector's quarter), validated once. `total` sizes the progress bar."
     tables, firms, dropped, stripped = [], [], dict.fromkeys(schema.DROP_REASONS, 0), 0
-    for call in tqdm(calls, total=total, desc='prepare', unit='call', disable=None if progress is None else not progress):
+    for call in bar(calls, total=total, desc='prepare', unit='call', progress=progress):
         cols, firm, d, n_ctl = _prepare(call, cfg)
         tables.append(_table(cols)); firms.append(firm); stripped += n_ctl
         for r, v in d.items(): dropped[r] += v

@@ -210,10 +210,9 @@ def split_calls(transcripts: pa.Table, embeddings: np.ndarray):
 
 def fit_calls(transcripts: pa.Table, embeddings: np.ndarray, cfg: TopicsConfig, progress: bool | None = None):
     "Yield `fit_firm` of every call in `transcripts` (a progress bar when `progress`, or on a terminal if None)."
-    from tqdm.auto import tqdm
+    from ftm.progress import bar
     n = len(set(transcripts.column('transcript_id').to_pylist()))
-    for call, emb in tqdm(split_calls(transcripts, embeddings), total=n, desc='topics', unit='call',
-                          disable=None if progress is None else not progress):
+    for call, emb in bar(split_calls(transcripts, embeddings), total=n, desc='topics', unit='call', progress=progress):
         yield fit_firm(call, emb, cfg)
 
 def combine(results) -> FirmTopics:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re, time, datetime as dt
 from dataclasses import dataclass, asdict
 from typing import Callable
-from tqdm.auto import tqdm
+from ..progress import bar
 from ..config import Config, BatchConfig
 from ..lake import Lake, LakeError
 from ..executors import BatchFailed
@@ -126,11 +126,11 @@ class BatchExecutor:
 
     def follow(self, sub: Submission, lake: Lake, progress: bool | None = None) -> dict:
         "Poll until the run's last job ends; raise `BatchFailed` with the failures. Ctrl-C terminates (unless detached)."
-        bar = tqdm(total=sub.size, desc=f"{sub.quarter} on AWS Batch", unit='batch', disable=None if progress is None else not progress)
+        pb = bar(total=sub.size, desc=f"{sub.quarter} on AWS Batch", unit='batch', progress=progress)
         try:
             while True:
                 jobs = self.describe(sub)
-                bar.n = array_counts(jobs['map']).get('SUCCEEDED', 0); bar.set_postfix_str(status_line(jobs)); bar.refresh()
+                pb.set_postfix_str(status_line(jobs)); pb.update(array_counts(jobs['map']).get('SUCCEEDED', 0) - pb.n)
                 if jobs['map']['status'] == 'FAILED':
                     lines = self.failed_children(sub, lake)
                     raise BatchFailed(f"the map step of run {sub.run_id} ({sub.quarter}) failed on AWS Batch:\n  " + '\n  '.join(lines)
@@ -150,7 +150,7 @@ class BatchExecutor:
                 self.terminate(sub, 'ftm: interrupted by the user (Ctrl-C)')
                 print(f"terminated the AWS Batch jobs of run {sub.run_id}: " + ', '.join(sub.jobs.values()))
             raise
-        finally: bar.close()
+        finally: pb.close()
 
     def terminate(self, sub: Submission, reason: str):
         "Terminate the run's jobs (children of an array go with their parent)."

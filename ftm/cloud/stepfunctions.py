@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm.auto import tqdm             # tqdm.write: a line printed without breaking a bar
+from ..progress import bar as progress_bar
 from ..config import Config, CloudConfig, load_config, check_run_id
 from ..lake import Lake, new_run_id
 from ..quarters import Quarter, quarter_range
@@ -455,13 +456,13 @@ def follow(execution: str, cfg: Config | None = None, client=None, bar: bool | N
     cfg = cfg or load_config()
     arn = execution_arn(cfg, execution)
     name, sfn, show = arn.rsplit(':', 1)[-1], client or sfn_client(cfg.cloud, arn), on_change or _show
-    t = tqdm(total=0, desc=name, unit='quarter', disable=None if bar is None else not bar)
+    t = progress_bar(total=0, desc=name, unit='quarter', progress=bar)
     p, last = None, None
     try:
         while True:
             p = progress(arn, cfg, sfn)
-            t.total, t.n = p.total, p.finished
-            t.set_postfix_str(p.phase[:80]); t.refresh()
+            t.total = p.total
+            t.set_postfix_str(p.phase[:80]); t.update(p.finished - t.n)
             if (key := (p.status, p.state, p.table().to_json())) != last: show(p); last = key
             if p.done: return p
             sleep(cfg.cloud.poll_s)
