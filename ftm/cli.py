@@ -5,6 +5,7 @@
 # %% ../nbs/90_cli.ipynb #d4772de7
 from __future__ import annotations
 import sys, functools, traceback
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Optional
 import typer
@@ -48,7 +49,12 @@ def friendly(f):
         except typer.Exit: raise
         except KeyboardInterrupt:
             typer.secho("interrupted", fg='red', err=True); raise typer.Exit(130)
-        except USER_ERRORS as e: _fail(str(e) or type(e).__name__)
+        except USER_ERRORS as e:
+            c = e.__cause__
+            if getattr(e, 'cause_may_be_bug', False) and c is not None and not isinstance(c, USER_ERRORS + (BrokenProcessPool, MemoryError)):
+                typer.echo(redact(''.join(traceback.format_exception(c))), err=True)   # e.g. a worker's KeyError: a bug
+                _fail(f"{e}\n{BUG_HINT}", EXIT_BUG)
+            _fail(str(e) or type(e).__name__)
         except Exception:
             typer.echo(redact(traceback.format_exc()), err=True)
             typer.secho(f"error: {BUG_HINT}", fg='red', err=True)

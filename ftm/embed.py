@@ -17,7 +17,8 @@ __all__ = ['MINILM', 'KEY', 'ROW_GROUP', 'EmbedError', 'model_id', 'model_source
            'cache_schema', 'text_keys', 'EmbeddingCache', 'group_context', 'embed_texts']
 
 # %% ../nbs/10_embed.ipynb #16a05d34
-class EmbedError(RuntimeError): "The embedding model cannot be loaded or used."
+from .errors import FtmError
+class EmbedError(FtmError, RuntimeError): "The embedding model cannot be loaded or used."
 
 MINILM = 'sentence-transformers/all-MiniLM-L6-v2'
 _PACKAGED = {'all-MiniLM-L6-v2': MINILM, MINILM: MINILM}

@@ -60,8 +60,11 @@ def resolve_workers(workers: int, batches: int | None = None, say=logging.getLog
 def chunk_key(batch: int, chunk: int) -> str: return f"map-b{batch:04d}-c{chunk:04d}"
 
 # %% ../nbs/15_executors.ipynb #39dc1064
-class CircuitOpen(RuntimeError): "A batch stopped because too many firms failed: something systemic is wrong."
-class BatchFailed(RuntimeError): "A batch of the map step failed; finished batches are checkpointed, so resume the run."
+from .errors import FtmError
+class CircuitOpen(FtmError, RuntimeError): "A batch stopped because too many firms failed: something systemic is wrong."
+class BatchFailed(FtmError, RuntimeError):
+    "A batch of the map step failed; finished batches are checkpointed, so resume the run."
+    cause_may_be_bug = True   # the CLI shows the worker's own traceback when its error is not a user's mistake
 
 @dataclass
 class Breaker:

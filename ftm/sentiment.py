@@ -20,7 +20,8 @@ __all__ = ['SCORES', 'LM_CATEGORIES', 'NEGATORS', 'SentimentError', 'Scorer', 't
 # %% ../nbs/30_sentiment.ipynb #bc366d2e
 # SentimentConfig lives in ftm.config (one config object for the whole run)
 
-class SentimentError(RuntimeError): "A scorer cannot be built or used; the message says what to do."
+from .errors import FtmError
+class SentimentError(FtmError, RuntimeError): "A scorer cannot be built or used; the message says what to do."
 
 # %% ../nbs/30_sentiment.ipynb #fa395a80
 _i32, _f32 = pa.int32(), pa.float32()

@@ -24,7 +24,8 @@ __all__ = ['PERMISSIONS', 'OVERRIDES', 'FINAL', 'COLUMNS', 'CloudError', 'aws_er
            'notebook_marker', 'record_notebook', 'plot_timeline']
 
 # %% ../../nbs/43_stepfunctions.ipynb #b6533729
-class CloudError(RuntimeError): "Step Functions cannot do what was asked; the message says what to do instead."
+from ..errors import FtmError, InputError
+class CloudError(FtmError, RuntimeError): "Step Functions cannot do what was asked; the message says what to do instead."
 
 PERMISSIONS = ('states:StartExecution', 'states:ListExecutions', 'states:DescribeExecution', 'states:GetExecutionHistory',
                'states:StopExecution', 'states:DescribeStateMachine', 'ecs:DescribeServices', 'ecs:UpdateService',
@@ -119,7 +120,7 @@ OVERRIDES = ('lake', 'max_concurrency', 'llm_tasks', 'health_wait_s', 'health_ma
 
 def _date(s, what: str) -> dt.date:
     try: return s if isinstance(s, dt.date) else dt.date.fromisoformat(str(s).strip())
-    except ValueError: raise ValueError(f"malformed {what} date {s!r}: write it as YYYY-MM-DD, e.g. 2015-04-01") from None
+    except ValueError: raise InputError(f"malformed {what} date {s!r}: write it as YYYY-MM-DD, e.g. 2015-04-01") from None
 
 def execution_input(cfg: Config, quarters: str | None = None, run_id: str | None = None,
                     start_date=None, end_date=None, **overrides) -> tuple[dict, list[str]]:
@@ -127,30 +128,30 @@ def execution_input(cfg: Config, quarters: str | None = None, run_id: str | None
     `quarters_of`, and the config's rules for each setting) so that a mistake starts nothing."""
     from pydantic import ValidationError
     if quarters is not None and (start_date is not None or end_date is not None):
-        raise ValueError("give the quarters (e.g. 2015Q2..2017Q4) or a start and an end date, not both")
+        raise InputError("give the quarters (e.g. 2015Q2..2017Q4) or a start and an end date, not both")
     if quarters is not None: inp = {'quarters': str(quarters).strip()}
     elif start_date is not None and end_date is not None:
         a, b = _date(start_date, 'start'), _date(end_date, 'end')
-        if b < a: raise ValueError(f"the end date {b} is before the start date {a}")
+        if b < a: raise InputError(f"the end date {b} is before the start date {a}")
         inp = {'start': a.isoformat(), 'end': b.isoformat()}
     elif start_date is not None or end_date is not None:
-        raise ValueError("give both a start and an end date (YYYY-MM-DD), or the quarters")
-    else: raise ValueError("no quarters: give them as 2015Q2..2017Q4 (or 2016Q1,2016Q3), or a start and an end date")
+        raise InputError("give both a start and an end date (YYYY-MM-DD), or the quarters")
+    else: raise InputError("no quarters: give them as 2015Q2..2017Q4 (or 2016Q1,2016Q3), or a start and an end date")
     qs = [str(q) for q in quarters_of(inp)]
     if run_id is not None:
         try: inp['run_id'] = check_run_id(str(run_id))
-        except Exception as e: raise ValueError(str(e)) from None
+        except Exception as e: raise InputError(str(e)) from None
     unknown = set(overrides) - set(OVERRIDES)
-    if unknown: raise ValueError(f"unknown setting(s) {sorted(unknown)}: an execution takes {', '.join(OVERRIDES)}")
+    if unknown: raise InputError(f"unknown setting(s) {sorted(unknown)}: an execution takes {', '.join(OVERRIDES)}")
     checked = cfg.cloud.model_copy()
     for k in OVERRIDES:
         v = overrides.get(k)
         if v is None: continue
         if k == 'lake':
-            if not str(v).strip(): raise ValueError("the lake is empty: give a folder or s3://bucket/prefix")
+            if not str(v).strip(): raise InputError("the lake is empty: give a folder or s3://bucket/prefix")
             inp['lake'] = str(v).strip(); continue
         try: setattr(checked, k, v)
-        except ValidationError as e: raise ValueError(f"{k} {v!r}: {e.errors()[0]['msg']} (see cloud.{k})") from None
+        except ValidationError as e: raise InputError(f"{k} {v!r}: {e.errors()[0]['msg']} (see cloud.{k})") from None
         inp[k] = getattr(checked, k)
     return inp, qs
 
@@ -576,7 +577,7 @@ def record_notebook(cfg: Config, notebook: str, lake: str | None = None) -> dict
     raw = path.read_bytes()
     marks = [o['metadata']['ftm_cloud'] for c in _j(raw.decode()).get('cells', []) for o in c.get('outputs', [])
              if isinstance(o.get('metadata'), dict) and isinstance(o['metadata'].get('ftm_cloud'), dict)]
-    if not marks: raise ValueError(f"{notebook} has no `ftm_cloud` output: is it an executed runs/cloud.ipynb that ran to its end?")
+    if not marks: raise InputError(f"{notebook} has no `ftm_cloud` output: is it an executed runs/cloud.ipynb that ran to its end?")
     m = marks[-1]
     db = Lake.from_config(cfg.model_copy(update={'lake': str(lake or m['lake'])}))
     return {**m, 'paths': [db.put_record(q, r, raw, suffix='.cloud.ipynb') for q, r in m['runs']]}
