@@ -45,3 +45,31 @@ def test_bad_config_file(tmp_path, make, says):
     r = ftm(work, 'ingest', '--quarter', '2016Q2', '--config', str(conf), '--lake', 'lake')
     assert r.returncode == 2 and says in r.stderr and 'Traceback' not in r.stderr, (r.returncode, r.stderr)
     assert 'pw-Zk81' not in r.stderr + r.stdout and list(work.iterdir()) == []
+
+def test_lake_is_a_file(tmp_path):
+    (tmp_path / 'afile').write_text('not a lake')
+    r = ftm(tmp_path, 'ingest', '--quarter', '2016Q2', '--lake', 'afile', '--quiet')
+    assert r.returncode == 2 and 'is a file, not a folder' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert (tmp_path / 'afile').read_text() == 'not a lake' and [p.name for p in tmp_path.iterdir()] == ['afile']
+
+def _closed_port() -> int:
+    import socket
+    s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()
+    return port
+
+@pytest.mark.parametrize('creds, endpoint, says', [
+    (False, None, 'no AWS credentials'),
+    (True, 'closed', 'cannot reach the S3 endpoint'),
+])
+def test_unreachable_s3_lake_says_why_in_seconds(tmp_path, creds, endpoint, says):
+    "An s3:// lake without credentials, or behind an endpoint nobody answers: which of the two, within seconds (was an OSError after 12 s)."
+    import time
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('FTM_', 'AWS_'))} | {'HF_HUB_OFFLINE': '1', 'AWS_EC2_METADATA_DISABLED': 'true',
+           'AWS_CONFIG_FILE': str(tmp_path / 'none'), 'AWS_SHARED_CREDENTIALS_FILE': str(tmp_path / 'none')}
+    if creds: env |= {'AWS_ACCESS_KEY_ID': 'AKIAEXAMPLE', 'AWS_SECRET_ACCESS_KEY': 'x' * 20}
+    if endpoint: env['FTM_LAKE_ENDPOINT_URL'] = f"http://127.0.0.1:{_closed_port()}"
+    for args in (['lake', 'ls'], ['ingest', '--quarter', '2016Q2', '--quiet']):
+        t0 = time.monotonic()
+        r = subprocess.run([FTM, *args, '--lake', 's3://ftm-test-bucket/lake'], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and says in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
+        assert time.monotonic() - t0 < 30, time.monotonic() - t0
