@@ -153,3 +153,14 @@ images:
 	  echo "pushed $$ref ($$digest)"; done; \
 	echo "Batch: terraform -chdir=infra apply -var worker_image_tag=$$wtag"; \
 	echo "all: terraform -chdir=infra apply -var worker_image_tag=$$wtag -var vllm_image_tag=$$tag (Lambda functions: $$wtag-lambda)"
+
+# The README's measured figures (its `figures:` blocks) re-rendered from their JSON records in bench/out/
+# (bench/render_readme.py). After `make bench`, it first takes that run's bench/out/quarter-2016Q2.json into
+# bench/out/maec_2016Q2.json: `make bench readme-figures` measures and updates the README in one go.
+# CHECK=1 only checks (exit 1 when the README is out of date), as tests/test_readme_figures.py does.
+.PHONY: readme-figures
+readme-figures:
+	@py=$$(test -x $(BIN)/python && echo $(BIN)/python || echo $(PY)); \
+	if [ -z "$(CHECK)" ] && [ -f bench/out/quarter-2016Q2.json ] && [ bench/out/quarter-2016Q2.json -nt bench/out/maec_2016Q2.json ]; then \
+	  $$py bench/render_readme.py --from-quarter bench/out/quarter-2016Q2.json; \
+	else $$py bench/render_readme.py $(if $(CHECK),--check); fi
