@@ -290,7 +290,7 @@ def take_quarter(path: Path) -> None:
         rec['bench'] = s
         rec['kind'] = 'transcribed and measured: `bench` from bench/quarter.py, the other sections by hand'
     rec_path.write_text(json.dumps(rec, indent=2, ensure_ascii=False) + '\n')
-    print(f"{rec_path.relative_to(ROOT)}: bench figures of {s['measured']} taken from {path}", file=sys.stderr)
+    print(f"{rec_path}: bench figures of {s['measured']} taken from {path}", file=sys.stderr)
 
 
 def main(argv=None) -> int:
