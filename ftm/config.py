@@ -18,7 +18,7 @@ from .errors import FtmError, InputError
 __all__ = ['RUN_SUFFIXES', 'RUN_ID_MAX', 'RESUMABLE', 'SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig',
            'ThemesConfig', 'ExecutorConfig', 'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig',
            'AthenaConfig', 'BatchConfig', 'CloudConfig', 'LineageConfig', 'check_run_id', 'Config', 'ConfigError',
-           'redact', 'read_config_file', 'env_layer', 'load_config', 'drift']
+           'redact', 'read_config_file', 'env_layer', 'load_config', 'drift', 'shared_data']
 
 # %% ../nbs/01_config.ipynb #40878e98
 class _Section(BaseModel):
@@ -68,21 +68,23 @@ class NamingConfig(_Section):
     timeout_s: float = Field(60.0, gt=0)
     on_failure: Literal['fail', 'keywords'] = 'keywords'
     context_tokens: int = Field(4096, ge=512)
-    max_tokens: int = Field(200, ge=16)
-    temperature: float = Field(0.0, ge=0)
-    enable_thinking: bool = False
-    backoff_base_s: float = Field(1.0, ge=0)
-    backoff_max_s: float = Field(30.0, ge=0)
-    retry_after_max_s: float = Field(120.0, ge=0)
-    max_outage_s: float = Field(600.0, ge=0, description="how long to wait for a down server (vLLM cold start)")
-    health_timeout_s: float = Field(5.0, gt=0)
-    repair_attempts: int = Field(2, ge=0)
-    max_label_words: int = Field(6, ge=1)
-    cache_flush_every: int = Field(200, ge=1)
+    max_tokens: int = Field(200, ge=16, description="reply budget")
+    temperature: float = Field(0.0, ge=0, description="0: names do not change between runs")
+    enable_thinking: bool = Field(False, description="sent as chat_template_kwargs (Qwen3); dropped if the server rejects it")
+    backoff_base_s: float = Field(1.0, ge=0, description="first back-off cap; doubles per retry")
+    backoff_max_s: float = Field(30.0, ge=0, description="the longest jittered back-off")
+    retry_after_max_s: float = Field(120.0, ge=0, description="never sleep longer than this on a server's Retry-After")
+    max_outage_s: float = Field(600.0, ge=0, description="how long to wait for a down server, in all, per run (a vLLM cold start takes minutes)")
+    refused_grace_s: float = Field(3.0, ge=0, description="how long a refused connection (nothing listens) is re-probed before naming gives up")
+    health_timeout_s: float = Field(5.0, gt=0, description="per health probe")
+    repair_attempts: int = Field(2, ge=0, description="re-asks after an invalid reply")
+    max_label_words: int = Field(6, ge=1, description="longest label the LLM may give")
+    cache_flush_every: int = Field(200, ge=1, description="replies per cache part file")
 
 class ThemesConfig(_Section):
     "Cross-firm themes (the reduce step); see nbs/13_themes.ipynb for how the defaults were measured."
-    min_firms: int = Field(2, ge=1, description="a theme spans at least this many firms ...")
+    min_firms: int = Field(2, ge=1, description="a theme spans at least this many firms ... (with max_firm_share < 0.5 "
+                           "that means 3 in effect: of two firms one holds at least half the topics; see nbs/13_themes)")
     max_firm_share: float = Field(0.4, gt=0, le=1, description="... and no firm holds more than this share of its topics")
     linkage: Literal['average', 'complete', 'single', 'weighted'] = 'average'
     distance_threshold: float = Field(0.8, gt=0, le=2, description="cut the merge tree at this cosine distance")
@@ -431,7 +433,7 @@ RESUMABLE = ('lake', 'lake_endpoint_url', 'run_id', 'executor', 'catalog', 'athe
              'embed.batch_size', 'embed.device', 'embed.cache', 'sentiment.device', 'sentiment.batch_size',
              'naming.base_url', 'naming.api_key', 'naming.concurrency', 'naming.max_retries', 'naming.timeout_s',
              'naming.backoff_base_s', 'naming.backoff_max_s', 'naming.retry_after_max_s', 'naming.max_outage_s',
-             'naming.health_timeout_s', 'naming.cache_flush_every', 'naming.on_failure',
+             'naming.refused_grace_s', 'naming.health_timeout_s', 'naming.cache_flush_every', 'naming.on_failure',
              'wrds.host', 'wrds.port', 'wrds.dbname', 'wrds.user', 'wrds.password', 'wrds.secret_name',
              'wrds.secret_region', 'wrds.sslmode', 'wrds.connect_timeout_s', 'wrds.max_retries')
 
@@ -450,3 +452,12 @@ def drift(stored: dict, cfg: Config) -> list[str]:
     return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
             if keep(k) and json.dumps(old.get(k)) != json.dumps(new.get(k))]
 
+
+# %% ../nbs/01_config.ipynb #43fecb6d
+def shared_data(rel: str = '') -> Path | None:
+    """`shared/data/{rel}` in the nearest folder above the working directory or this package that has it (the real
+    data beside the checkout), or None when there is none: the caller skips what needs it."""
+    here = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd()
+    for d in dict.fromkeys([Path.cwd().resolve(), *Path.cwd().resolve().parents, here, *here.parents]):
+        if (p := d/'shared'/'data'/rel).exists(): return p
+    return None

@@ -9,17 +9,19 @@ import time, uuid
 from dataclasses import dataclass, field, replace
 from typing import Literal
 import httpx, openai
+from pydantic import ValidationError
 import pyarrow.fs as pafs
-from .config import NamingConfig, redact
+from .config import ConfigError, NamingConfig, redact
+from .text import fold_plural, keyword_label
 from .progress import bar
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'PROMPT_VERSION', 'CHARS_PER_TOKEN', 'SYSTEM_PROMPT', 'LLM_DEFAULTS', 'NamingRequest', 'Name', 'NamingError',
-           'Namer', 'dedupe_keywords', 'title_case', 'keyword_label', 'mask_names', 'trim_sentence', 'keyword_summary',
-           'keyword_name', 'KeywordNamer', 'prompt_version', 'estimate_tokens', 'build_messages', 'prompt_hash',
-           'ReplyError', 'strip_think', 'parse_reply', 'ReplyCache', 'OutageState', 'LLMNamer', 'get_namer']
+__all__ = ['log', 'PROMPT_VERSION', 'CHARS_PER_TOKEN', 'SYSTEM_PROMPT', 'NamingRequest', 'Name', 'NamingError', 'Namer',
+           'mask_names', 'trim_sentence', 'keyword_summary', 'keyword_name', 'KeywordNamer', 'prompt_version',
+           'estimate_tokens', 'build_messages', 'prompt_hash', 'ReplyError', 'strip_think', 'parse_reply', 'ReplyCache',
+           'OutageState', 'with_settings', 'LLMNamer', 'get_namer']
 
 # %% ../nbs/12_naming.ipynb #e094c012
 @dataclass(frozen=True)
@@ -52,52 +54,6 @@ class Namer:
                                           health_checks=0, prompt_tokens=0, completion_tokens=0, seconds=0.0,
                                           outage_wait_s=0.0, outage=None)
     def name(self, requests: list[NamingRequest]) -> list[Name]: raise NotImplementedError
-
-# %% ../nbs/12_naming.ipynb #70fbe28f
-_ACRONYMS = {'ai', 'api', 'ar', 'b2b', 'b2c', 'ceo', 'cfo', 'cpi', 'eps', 'ebit', 'ebitda', 'esg', 'eu', 'ev',
-             'fda', 'fx', 'gaap', 'gdp', 'hr', 'iot', 'ipo', 'lng', 'm&a', 'ml', 'oem', 'pc', 'r&d', 'roe', 'roi',
-             'saas', 'sg&a', 'sku', 'tv', 'uk', 'vr', '5g', '4g', 'lte', 'ppe', 'rmb', 'ebitdar', 'nim', 'aum'}
-_SMALL = {'a', 'an', 'and', 'as', 'at', 'by', 'for', 'in', 'of', 'on', 'or', 'the', 'to', 'vs', 'via'}
-
-def _norm(w: str) -> str:
-    "Fold a plural for overlap tests only (`margins` ~ `margin`; `business` stays)."
-    return w[:-1] if len(w) > 3 and w.endswith('s') and not w.endswith(('ss', 'us', 'is')) else w
-
-def dedupe_keywords(keywords: list[str]) -> list[str]:
-    "Keywords in rank order with overlapping terms folded into the longer term."
-    kept: list[tuple[str, frozenset]] = []
-    for kw in keywords:
-        kw = ' '.join(str(kw).split()).lower()
-        if not kw: continue
-        toks = frozenset(_norm(w) for w in kw.split())
-        if any(toks <= t for _, t in kept): continue            # already said by a kept term
-        inside = [i for i, (_, t) in enumerate(kept) if t <= toks]
-        if inside:                                              # this term says them all: it takes the best slot
-            pos = inside[0]
-            kept = [k for i, k in enumerate(kept) if i not in inside]
-            kept.insert(pos, (kw, toks))
-        else: kept.append((kw, toks))
-    return [kw for kw, _ in kept]
-
-def title_case(s: str) -> str:
-    "Title-ish case that keeps acronyms upper (`ebitda` -> `EBITDA`) and small words lower."
-    out = []
-    for i, w in enumerate(s.split()):
-        lw = w.lower()
-        if lw in _ACRONYMS: out.append(lw.upper())
-        elif i > 0 and lw in _SMALL: out.append(lw)
-        else: out.append(w[:1].upper() + w[1:])
-    return ' '.join(out)
-
-def keyword_label(keywords: list[str], max_terms: int = 4, max_words: int = 6, kind: str = 'topic') -> str:
-    "A readable label from the top keywords: up to `max_terms` terms and `max_words` words."
-    terms, words = [], 0
-    for t in dedupe_keywords(keywords):
-        n = len(t.split())
-        if words + n > max_words: continue
-        terms.append(title_case(t)); words += n
-        if len(terms) == max_terms: break
-    return ', '.join(terms) if terms else f"Unlabelled {kind}"
 
 # %% ../nbs/12_naming.ipynb #c406360d
 _FILLER = re.compile(r"^(?:(?:um|uh|so|and|yeah|okay|ok)\b[,.]?\s*|"
@@ -137,8 +93,8 @@ def keyword_summary(req: NamingRequest, max_chars: int = 240) -> str | None:
     "The most representative sentence, as a summary."
     sents = [s for s in req.sentences if str(s).strip()]
     if not sents: return None
-    kw = {_norm(w) for k in req.keywords[:10] for w in str(k).lower().split()}
-    score = lambda s: len(kw & {_norm(w) for w in re.findall(r"[a-z&]+", s.lower())})
+    kw = {fold_plural(w) for k in req.keywords[:10] for w in str(k).lower().split()}
+    score = lambda s: len(kw & {fold_plural(w) for w in re.findall(r"[a-z&]+", s.lower())})
     best = max(range(len(sents)), key=lambda i: (score(sents[i]), -i))
     return trim_sentence(mask_names(sents[best], req.avoid), max_chars) or None
 
@@ -283,20 +239,6 @@ class ReplyCache:
         return path
 
 # %% ../nbs/12_naming.ipynb #4c8220a9
-LLM_DEFAULTS = dict(
-    backoff_base_s=1.0,       # first back-off cap; doubles per retry
-    backoff_max_s=30.0,       # the longest jittered back-off
-    retry_after_max_s=120.0,  # never sleep longer than this on a server's Retry-After
-    max_outage_s=600.0,       # how long to wait for a down server, in all, per run (a vLLM cold start takes minutes)
-    refused_grace_s=3.0,      # how long a refused connection (nothing listens) is re-probed before giving up
-    health_timeout_s=5.0,     # per health probe
-    max_tokens=200,           # reply budget
-    temperature=0.0,          # names should not change between runs
-    repair_attempts=2,        # re-asks after an invalid reply
-    max_label_words=6,
-    cache_flush_every=200,    # replies per cache part file
-    enable_thinking=False,    # sent as chat_template_kwargs (Qwen3); dropped if the server rejects it
-)
 _FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 _OUTAGE_STATUS = {502, 503, 504}
 
@@ -396,24 +338,32 @@ class OutageState:
 # %% ../nbs/12_naming.ipynb #43c79730
 def _secs(s: float) -> str: return f"{s:.1f}s" if s < 10 else f"{s:.0f}s"
 
+def with_settings(cfg: NamingConfig, settings: dict) -> NamingConfig:
+    "`cfg` with `settings` (NamingConfig fields; None means 'keep') applied and validated as config."
+    settings = {k: v for k, v in settings.items() if v is not None}
+    unknown = sorted(set(settings) - set(NamingConfig.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown naming setting(s) {unknown}: the settings are NamingConfig's fields "
+                          f"({', '.join(NamingConfig.model_fields)}); see `ftm config`")
+    try: return NamingConfig.model_validate({**dict(cfg), **settings})
+    except ValidationError as e:
+        raise ConfigError('invalid naming setting(s): ' + '; '.join(
+            f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
+
 class LLMNamer(Namer):
     "Names from an OpenAI-compatible chat endpoint, with retries, a health poller, validation and a cache."
     def __init__(self, cfg: NamingConfig, cache: ReplyCache | None = None, *, progress: bool | None = None,
                  outage: OutageState | None = None, **settings):
         super().__init__()
+        cfg = with_settings(cfg, settings)            # this namer's overrides, validated as config
         if not cfg.base_url:
             raise NamingError("naming.method is 'llm' but no endpoint is set: set LLM_BASE_URL (e.g. "
                               "http://localhost:8000/v1), FTM_NAMING__BASE_URL or naming.base_url in the config file")
         if not cfg.model:
             raise NamingError("naming.method is 'llm' but no model is set: set LLM_MODEL (e.g. Qwen/Qwen3-8B), "
                               "FTM_NAMING__MODEL or naming.model in the config file")
-        unknown = set(settings) - set(LLM_DEFAULTS)
-        if unknown: raise TypeError(f"unknown LLM namer settings {sorted(unknown)}; known: {sorted(LLM_DEFAULTS)}")
         self.cfg, self.cache, self.progress = cfg, cache, progress
         self.outage = outage if outage is not None else OutageState()    # per namer unless the run shares one
-        pick = lambda k: settings[k] if settings.get(k) is not None else (
-            getattr(cfg, k) if getattr(cfg, k, None) is not None else LLM_DEFAULTS[k])
-        self.settings = {k: pick(k) for k in LLM_DEFAULTS}
         self.base_url = cfg.base_url.rstrip('/')
         self.shown_url = redact(self.base_url)     # for messages and logs: a password in the URL is masked
         self._template_kwargs = True      # send chat_template_kwargs until the server says it does not know them
@@ -465,8 +415,8 @@ class LLMNamer(Namer):
 
     # -- one request ---------------------------------------------------------------------------------------
     async def _name_one(self, req: NamingRequest) -> Name:
-        s, pv = self.settings, prompt_version(req.kind)
-        messages = build_messages(req, self.cfg.context_tokens, s['max_tokens'])
+        s, pv = self.cfg, prompt_version(req.kind)
+        messages = build_messages(req, self.cfg.context_tokens, s.max_tokens)
         h = prompt_hash(self.cfg.model, pv, messages)
         if self.cache is not None and (hit := self.cache.get(h)):
             self.stats['cache_hits'] += 1
@@ -486,20 +436,20 @@ class LLMNamer(Namer):
         if self.cache is not None:
             self.cache.put(dict(key=h, model=self.cfg.model, prompt_version=pv, label=label, summary=summary,
                                 created=dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')))
-            if len(self.cache._pending) >= s['cache_flush_every']: self.cache.flush()
+            if len(self.cache._pending) >= s.cache_flush_every: self.cache.flush()
         return Name(label, summary, 'llm', self.cfg.model, pv)
 
     async def _ask(self, req: NamingRequest, messages: list[dict]) -> tuple[str, str]:
-        s = self.settings
+        s = self.cfg
         msgs, attempt, repairs = messages, 0, 0
         while True:
             await self._gate()
             try:
                 self.stats['calls'] += 1
-                extra = {'chat_template_kwargs': {'enable_thinking': s['enable_thinking']}} \
+                extra = {'chat_template_kwargs': {'enable_thinking': s.enable_thinking}} \
                         if self._template_kwargs else None
                 resp = await self._client.chat.completions.create(
-                    model=self.cfg.model, messages=msgs, max_tokens=s['max_tokens'], temperature=s['temperature'],
+                    model=self.cfg.model, messages=msgs, max_tokens=s.max_tokens, temperature=s.temperature,
                     extra_body=extra)
             except _FATAL as e:
                 raise NamingError(f"the LLM endpoint {self.shown_url} refused model {self.cfg.model!r}: {_short(e)}. "
@@ -518,9 +468,9 @@ class LLMNamer(Namer):
                 self.stats['prompt_tokens'] += resp.usage.prompt_tokens or 0
                 self.stats['completion_tokens'] += resp.usage.completion_tokens or 0
             text = (resp.choices[0].message.content or '') if resp.choices else ''
-            try: return parse_reply(text, req.avoid, s['max_label_words'])
+            try: return parse_reply(text, req.avoid, s.max_label_words)
             except ReplyError as e:
-                if repairs >= s['repair_attempts']: raise
+                if repairs >= s.repair_attempts: raise
                 repairs += 1; self.stats['repairs'] += 1
                 msgs = messages + [{'role': 'assistant', 'content': strip_think(text)[:2000] or '(empty)'},
                                    {'role': 'user', 'content': f"That reply is not usable: {e}. Reply again with "
@@ -528,10 +478,10 @@ class LLMNamer(Namer):
 
     def _delay(self, attempt: int, e: Exception | None = None) -> float:
         "Full-jitter exponential back-off, or the server's Retry-After."
-        s = self.settings
+        s = self.cfg
         ra = _retry_after(e) if e is not None else None
-        if ra is not None: return min(ra, s['retry_after_max_s'])
-        return random.uniform(0, min(s['backoff_max_s'], s['backoff_base_s'] * 2 ** (attempt - 1)))
+        if ra is not None: return min(ra, s.retry_after_max_s)
+        return random.uniform(0, min(s.backoff_max_s, s.backoff_base_s * 2 ** (attempt - 1)))
 
     # -- the server is down ----------------------------------------------------------------------------------
     def _give_up(self, reason: str, mine: bool = True):
@@ -558,7 +508,7 @@ class LLMNamer(Namer):
     async def _poll_health(self):
         """The one poller: probe with growing pauses until the server answers, nothing has listened for
         `refused_grace_s`, or the run's outage budget (`max_outage_s`, shared through `self.outage`) is spent."""
-        s = self.settings
+        s = self.cfg
         root = re.sub(r'/v1$', '', self.base_url)
         urls = [f"{root}/health", f"{self.base_url}/models"]
         headers = {'Authorization': f"Bearer {self.cfg.api_key.get_secret_value()}"} if self.cfg.api_key else {}
@@ -566,7 +516,7 @@ class LLMNamer(Namer):
             st = self.outage.load()
             if st['gave_up']: return self._give_up(st['reason'], mine=False)
             spent0, t0, k, last, refused, warned, prev = st['spent_s'], time.monotonic(), 0, 'no answer', None, False, 0.0
-            async with httpx.AsyncClient(timeout=min(s['health_timeout_s'], self.cfg.timeout_s)) as http:
+            async with httpx.AsyncClient(timeout=min(s.health_timeout_s, self.cfg.timeout_s)) as http:
                 while True:
                     self.stats['health_checks'] += 1
                     try:
@@ -588,21 +538,21 @@ class LLMNamer(Namer):
                     self.stats['outage_wait_s'] += waited - prev; prev = waited
                     st = self.outage.save(spent_s=spent0 + waited)
                     if st['gave_up']: return self._give_up(st['reason'], mine=False)   # another namer gave up
-                    if refused is not None and now - refused[0] >= s['refused_grace_s']:
+                    if refused is not None and now - refused[0] >= s.refused_grace_s:
                         what = 'connection refused' if 'refused' in refused[1].lower() or \
                                'all connection attempts failed' in refused[1].lower() else f"cannot connect ({refused[1]})"
                         return self._give_up(f"{what} at {self.shown_url}: no server there")
-                    if st['spent_s'] >= s['max_outage_s']:
+                    if st['spent_s'] >= s.max_outage_s:
                         return self._give_up(
                             f"the LLM server at {self.shown_url} has been down for {_secs(st['spent_s'])} this run ({last}), "
-                            f"the run's outage budget (naming.max_outage_s={s['max_outage_s']:g})")
+                            f"the run's outage budget (naming.max_outage_s={s.max_outage_s:g})")
                     if refused is None and not warned:
                         warned = True
                         log.warning("naming: the LLM server at %s is down (%s); waiting for it (up to %s more this run)",
-                                    self.shown_url, last, _secs(s['max_outage_s'] - st['spent_s']))
+                                    self.shown_url, last, _secs(s.max_outage_s - st['spent_s']))
                     k += 1
-                    pause = min(s['backoff_base_s'] * 2 ** (k - 1), s['backoff_max_s'], 10.0, s['max_outage_s'] - st['spent_s'])
-                    if refused is not None: pause = min(pause, refused[0] + s['refused_grace_s'] - now)
+                    pause = min(s.backoff_base_s * 2 ** (k - 1), s.backoff_max_s, 10.0, s.max_outage_s - st['spent_s'])
+                    if refused is not None: pause = min(pause, refused[0] + s.refused_grace_s - now)
                     await asyncio.sleep(max(pause, 0.01))
         finally: self._up.set()                          # wake the waiters, whatever happened
 

@@ -16,7 +16,8 @@ from .config import TextConfig
 # %% auto #0
 __all__ = ['ABBREVIATIONS', 'FILLERS', 'STOPWORDS', 'FIRM_COLS', 'CALL_COLS', 'normalise_speaker_type', 'normalise_section',
            'split_sentences', 'content_words', 'clean_text', 'content_segments', 'keyword_terms', 'is_disclaimer',
-           'is_boilerplate', 'Prepared', 'PreparedBatch', 'strip_control', 'prepare_call', 'prepare_calls']
+           'is_boilerplate', 'Prepared', 'PreparedBatch', 'strip_control', 'prepare_call', 'prepare_calls',
+           'fold_plural', 'dedupe_keywords', 'title_case', 'keyword_label']
 
 # %% ../nbs/06_text.ipynb #10e6b242
 _SPEAKER_RULES = [  # first match wins; patterns are searched in the lowercased label
@@ -316,3 +317,49 @@ def prepare_calls(calls: Iterable, cfg: TextConfig, total: int | None = None, pr
         for r, v in d.items(): dropped[r] += v
     t = pa.concat_tables(tables) if tables else schema.empty('transcripts')
     return PreparedBatch(schema.validate('transcripts', t), schema.validate('firms', firms), dropped, stripped)
+
+# %% ../nbs/06_text.ipynb #70fbe28f
+_ACRONYMS = {'ai', 'api', 'ar', 'b2b', 'b2c', 'ceo', 'cfo', 'cpi', 'eps', 'ebit', 'ebitda', 'esg', 'eu', 'ev',
+             'fda', 'fx', 'gaap', 'gdp', 'hr', 'iot', 'ipo', 'lng', 'm&a', 'ml', 'oem', 'pc', 'r&d', 'roe', 'roi',
+             'saas', 'sg&a', 'sku', 'tv', 'uk', 'vr', '5g', '4g', 'lte', 'ppe', 'rmb', 'ebitdar', 'nim', 'aum'}
+_SMALL = {'a', 'an', 'and', 'as', 'at', 'by', 'for', 'in', 'of', 'on', 'or', 'the', 'to', 'vs', 'via'}
+
+def fold_plural(w: str) -> str:
+    "Fold a plural for overlap tests only (`margins` ~ `margin`; `business` stays)."
+    return w[:-1] if len(w) > 3 and w.endswith('s') and not w.endswith(('ss', 'us', 'is')) else w
+
+def dedupe_keywords(keywords: list[str]) -> list[str]:
+    "Keywords in rank order with overlapping terms folded into the longer term."
+    kept: list[tuple[str, frozenset]] = []
+    for kw in keywords:
+        kw = ' '.join(str(kw).split()).lower()
+        if not kw: continue
+        toks = frozenset(fold_plural(w) for w in kw.split())
+        if any(toks <= t for _, t in kept): continue            # already said by a kept term
+        inside = [i for i, (_, t) in enumerate(kept) if t <= toks]
+        if inside:                                              # this term says them all: it takes the best slot
+            pos = inside[0]
+            kept = [k for i, k in enumerate(kept) if i not in inside]
+            kept.insert(pos, (kw, toks))
+        else: kept.append((kw, toks))
+    return [kw for kw, _ in kept]
+
+def title_case(s: str) -> str:
+    "Title-ish case that keeps acronyms upper (`ebitda` -> `EBITDA`) and small words lower."
+    out = []
+    for i, w in enumerate(s.split()):
+        lw = w.lower()
+        if lw in _ACRONYMS: out.append(lw.upper())
+        elif i > 0 and lw in _SMALL: out.append(lw)
+        else: out.append(w[:1].upper() + w[1:])
+    return ' '.join(out)
+
+def keyword_label(keywords: list[str], max_terms: int = 4, max_words: int = 6, kind: str = 'topic') -> str:
+    "A readable label from the top keywords: up to `max_terms` terms and `max_words` words."
+    terms, words = [], 0
+    for t in dedupe_keywords(keywords):
+        n = len(t.split())
+        if words + n > max_words: continue
+        terms.append(title_case(t)); words += n
+        if len(terms) == max_terms: break
+    return ', '.join(terms) if terms else f"Unlabelled {kind}"

@@ -10,12 +10,11 @@ import numpy as np, pyarrow as pa, scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 from .lake import schema
 from .config import TopicsConfig
-from .text import keyword_terms
+from .text import keyword_label, keyword_terms
 
 # %% auto #0
 __all__ = ['FirmTopics', 'l2_normalise', 'can_cluster', 'umap_class', 'cluster', 'centroids', 'assign_outliers', 'order_by_size',
-           'c_tf_idf', 'keywords', 'representatives', 'keyword_label', 'fit_firm', 'split_calls', 'fit_calls',
-           'combine']
+           'c_tf_idf', 'keywords', 'representatives', 'fit_firm', 'split_calls', 'fit_calls', 'combine']
 
 # %% ../nbs/11_topics.ipynb #db7c67d6
 @dataclass
@@ -129,18 +128,6 @@ def representatives(sim: np.ndarray, labels: np.ndarray, k: int, n: int) -> list
         out.append(idx[np.argsort(-sim[idx], kind='stable')[:n]])
     return out
 
-def keyword_label(words: list[str], topic_num: int, n: int = 3) -> str:
-    """A provisional label from the top keywords, e.g. `share repurchase / buyback / cash`: a phrase replaces the
-    words it contains, and a term contained in one already picked is skipped."""
-    picked = []
-    for w in words:
-        ws = set(w.split())
-        if any(ws <= set(p.split()) for p in picked): continue
-        inside = [i for i, p in enumerate(picked) if set(p.split()) <= ws]
-        at = inside[0] if inside else len(picked)
-        picked = [p for i, p in enumerate(picked) if i not in inside]
-        picked.insert(at, w)
-    return ' / '.join(picked[:n]) if picked else f"topic {topic_num}"
 
 # %% ../nbs/11_topics.ipynb #769505c2
 def _one_call(call: pa.Table) -> dict:
@@ -184,7 +171,7 @@ def fit_firm(call: pa.Table, embeddings: np.ndarray, cfg: TopicsConfig) -> FirmT
     sid, raw_text = call.column('sentence_id').to_pylist(), call.column('raw_text').to_pylist()
     tid = [f"{key['quarter']}_{key['firm_id']}_{t:03d}" for t in range(k)]
     sizes = np.bincount(labels, minlength=k)
-    topics = [dict(topic_id=tid[t], **key, topic_num=t, label=keyword_label([w for w, _ in kw[t]], t), summary=None,
+    topics = [dict(topic_id=tid[t], **key, topic_num=t, label=keyword_label([w for w, _ in kw[t]]), summary=None,
                    keywords=[w for w, _ in kw[t]], keyword_scores=[s for _, s in kw[t]],
                    representative_ids=[sid[i] for i in reps[t]], representative_sentences=[raw_text[i] for i in reps[t]],
                    n_sentences=int(sizes[t]), centroid=C[t].tolist(), naming_method='keywords', naming_model=None,

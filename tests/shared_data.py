@@ -1,13 +1,7 @@
-"""Where the real data lies: `shared/data` beside the checkout (read in place, never copied into the repo)."""
-from pathlib import Path
+"""Where the real data lies, for the tests: `ftm.config.shared_data`, the one finder (the lessons use it too).
 
-def shared(rel: str) -> Path | None:
-    "Path of `shared/data/{rel}` found upward from this file or the working directory, or None."
-    here = Path(__file__).resolve()
-    for d in [here.parent, *here.parents, Path.cwd(), *Path.cwd().parents]:
-        p = d/'shared'/'data'/rel
-        if p.exists(): return p
-    return None
+Absent data means a skipped test (`pytest.mark.skipif(MAEC is None, ...)`), never a failure."""
+from ftm.config import shared_data
 
-MAEC = shared('maec/transcripts.parquet')
-PRICES = shared('prices/daily_prices.parquet')
+MAEC = shared_data('maec/transcripts.parquet')
+PRICES = shared_data('prices/daily_prices.parquet')
