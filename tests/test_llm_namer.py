@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from ftm.config import NamingConfig
-from ftm.naming import NamingError, NamingRequest, get_namer, keyword_label
+from ftm.naming import NamingError, NamingRequest, get_namer
+from ftm.text import keyword_label
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,9 +40,18 @@ class FakeLLM:
         self.inflight = self.max_inflight = self.health_inflight = self.max_health_inflight = 0
         self.health_status = 200
         self.behave = lambda item, n, body: ok(item)
-        self.port, self.server = 0, None
+        self.port, self.server, self.serving = 0, None, False
 
-    def start(self):
+    def start(self): return self.bind().listen()
+
+    def listen(self):
+        "Accept connections on the bound socket (until now a connection is refused) and serve them."
+        self.server.server_activate(); self.serving = True
+        threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.02}, daemon=True).start()
+        return self
+
+    def bind(self):
+        "Bind the port without listening: a client's connection is refused, as when no server runs there."
         fake = self
         class H(BaseHTTPRequestHandler):
             def log_message(self, *a): pass
@@ -82,14 +92,16 @@ class FakeLLM:
                                                                    'total_tokens': 15},
                                  'choices': [{'index': 0, 'finish_reason': 'stop',
                                               'message': {'role': 'assistant', 'content': r.content}}]}, r.headers)
-        self.server = ThreadingHTTPServer(('127.0.0.1', self.port), H)
+        self.server = ThreadingHTTPServer(('127.0.0.1', self.port), H, bind_and_activate=False)
         self.server.handle_error = lambda *a: None
+        self.server.server_bind()
         self.port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.02}, daemon=True).start()
         return self
 
     def stop(self):
-        if self.server: self.server.shutdown(); self.server.server_close(); self.server = None
+        if self.server is None: return
+        if self.serving: self.server.shutdown()               # shutdown() waits for serve_forever: only if it runs
+        self.server.server_close(); self.server = None
 
 
 @pytest.fixture
@@ -140,9 +152,10 @@ def test_500s_then_success(fake):
 def test_timeout_then_success(fake):
     fake.behave = lambda i, n, b: ok(i, delay=1.5) if n == 0 else ok(i)
     nm = namer(fake, timeout_s=0.3)
-    t0 = time.perf_counter(); names = nm.name(reqs(2)); dt = time.perf_counter() - t0
+    names = nm.name(reqs(2))
     assert_llm(names, 2)
-    assert dt < 1.2 and nm.stats['retries'] == 2              # gave up on the slow reply, did not wait for it
+    # each name's first (1.5 s) reply was abandoned at the 0.3 s timeout and asked again: 2 + 2 requests
+    assert nm.stats['retries'] == 2 and nm.stats['calls'] == fake.chat_hits == 4
     assert nm.stats['health_checks'] == 0                     # slow is not down
 
 
@@ -196,16 +209,19 @@ def test_firm_names_masked_and_rejected(fake):
     assert 'acme' not in json.dumps(fake.bodies[0]).lower()  # the model never saw the name
 
 
-def test_outage_connection_refused_one_poller(fake):
-    fake.stop()                                               # vLLM still loading: nothing listens on the port
-    threading.Timer(1.0, fake.start).start()                  # ...until it does, on the same port
-    nm = namer(fake, concurrency=8, settings={'backoff_base_s': 0.05, 'backoff_max_s': 0.2})
-    t0 = time.perf_counter(); names = nm.name(reqs(20)); dt = time.perf_counter() - t0
+def test_outage_connection_refused_one_poller():
+    # vLLM still loading: the port is bound but nothing listens (connection refused) until the server calls listen()
+    # on the same socket a second later; no other process can take the port in between
+    late = FakeLLM().bind()
+    timer = threading.Timer(1.0, late.listen); timer.start()
+    try:
+        nm = namer(late, concurrency=8, settings={'backoff_base_s': 0.05, 'backoff_max_s': 0.2})
+        names = nm.name(reqs(20))
+    finally: timer.cancel(); timer.join(); late.stop()
     assert_llm(names, 20)
-    assert dt >= 0.9
     assert nm.stats['retries'] <= 8                           # only the requests in flight saw the error
     assert 1 <= nm.stats['health_checks'] <= 15               # one poller, not one per request (~8 probes)
-    assert 1 <= fake.health_hits <= 2 and fake.chat_hits == 20
+    assert 1 <= late.health_hits <= 2 and late.chat_hits == 20
 
 
 def test_outage_503_one_poller(fake):
@@ -223,9 +239,10 @@ def test_outage_503_one_poller(fake):
 def test_outage_past_deadline_falls_back(fake):
     fake.stop()
     nm = namer(fake, settings={'max_outage_s': 0.5, 'backoff_base_s': 0.05, 'backoff_max_s': 0.2})
-    t0 = time.perf_counter(); names = nm.name(reqs(12)); dt = time.perf_counter() - t0
+    names = nm.name(reqs(12))
     assert all(x.fallback and x.method == 'keywords' for x in names)
-    assert dt < 3 and nm.stats['health_checks'] <= 10 and nm.stats['fallbacks'] == 12
+    assert nm.stats['health_checks'] <= 10 and nm.stats['fallbacks'] == 12
+    assert nm.stats['calls'] <= 8                             # the 8 in flight asked once; the rest never sent
     with pytest.raises(NamingError, match='down for'):
         namer(fake, on_failure='fail', settings={'max_outage_s': 0.3}).name(reqs(2))
 

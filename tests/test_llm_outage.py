@@ -28,13 +28,16 @@ def test_closed_port_found_in_seconds(caplog):
     nm = get_namer(cfg(closed_port()), progress=False)
     with caplog.at_level(logging.INFO, logger='ftm.naming'):
         t0 = time.perf_counter(); names = nm.name(reqs(20)); dt = time.perf_counter() - t0
-    assert dt < 10 and all(x.fallback and x.method == 'keywords' for x in names)
+    assert dt < 30 and all(x.fallback and x.method == 'keywords' for x in names)        # seconds, not the 600 s budget
     assert nm.stats['fallbacks'] == 20 and nm.stats['health_checks'] <= 5
+    assert nm.stats['calls'] == 20 and nm.stats['outage_wait_s'] < 30          # each name asked once, then the gate
     assert 'connection refused' in nm.stats['outage'] and 'rest of the run' in nm.stats['outage']
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and 'no server there' in warnings[0].getMessage()      # one line, not one per name
-    t0 = time.perf_counter(); again = nm.name(reqs(5))                                # the namer remembers
-    assert time.perf_counter() - t0 < 0.5 and all(x.fallback for x in again) and nm.stats['fallbacks'] == 25
+    before = dict(nm.stats)
+    again = nm.name(reqs(5))                                                          # the namer remembers
+    assert all(x.fallback for x in again) and nm.stats['fallbacks'] == 25
+    assert (nm.stats['calls'], nm.stats['health_checks']) == (before['calls'], before['health_checks'])   # nothing sent
 
 
 def test_503_budget_is_per_run(fake, tmp_path):
@@ -44,14 +47,15 @@ def test_503_budget_is_per_run(fake, tmp_path):
     fast = dict(max_outage_s=2.0, backoff_base_s=0.05, backoff_max_s=0.2)
     first = get_namer(cfg(fake.port), progress=False, outage_path=path, **fast)
     t0 = time.perf_counter(); names = first.name(reqs(20)); dt1 = time.perf_counter() - t0
-    assert all(x.fallback for x in names) and 1.9 <= dt1 < 5            # patient: the whole (small) budget
+    assert all(x.fallback for x in names) and dt1 >= 1.9                # patient: the whole (small) budget
     assert first.stats['outage'].startswith(f'the LLM server at http://127.0.0.1:{fake.port}/v1 has been down for')
     state = json.loads(open(path).read())
     assert state['gave_up'] and state['spent_s'] >= 2.0 and state['started']
     hits = fake.chat_hits + fake.health_hits
     second = get_namer(cfg(fake.port), progress=False, outage_path=path, **fast)   # e.g. the next chunk, another process
-    t0 = time.perf_counter(); names = second.name(reqs(20)); dt2 = time.perf_counter() - t0
-    assert dt2 < 1 and all(x.fallback and x.method == 'keywords' for x in names)
+    names = second.name(reqs(20))
+    assert all(x.fallback and x.method == 'keywords' for x in names)
+    assert second.stats['calls'] == second.stats['health_checks'] == 0       # it read the marker and asked nothing
     assert fake.chat_hits + fake.health_hits == hits                   # the server was not asked again
     assert second.stats['fallbacks'] == 20 and second.stats['outage'] == first.stats['outage']
 
@@ -70,8 +74,9 @@ def test_budget_carries_over_between_namers(fake, tmp_path):
     assert 1.0 <= spent < 2.0 and first.stats['outage'] is None
     down.set(); fake.health_status = 503
     second = get_namer(cfg(fake.port), progress=False, outage_path=path, **fast)
-    t0 = time.perf_counter(); names = second.name(reqs(5)); dt = time.perf_counter() - t0
-    assert all(x.fallback for x in names) and dt < 2.0 - spent + 0.6   # only the rest of the budget
+    names = second.name(reqs(5))
+    # only the rest of the budget (2.0 - spent, at most 1.0 s), not a fresh 2.0 s: the margin is `spent` (>= 1.0 s)
+    assert all(x.fallback for x in names) and second.stats['outage_wait_s'] < fast['max_outage_s']
     assert json.loads(open(path).read())['spent_s'] >= 2.0
 
 
@@ -81,11 +86,10 @@ def test_fail_says_what_to_do(tmp_path):
     with pytest.raises(NamingError, match=r"connection refused at .*no server there.*Start the LLM server.*"
                                           r"on_failure='keywords'"):
         get_namer(cfg(port, on_failure='fail'), progress=False, outage_path=path).name(reqs(20))
-    assert time.perf_counter() - t0 < 10
-    t0 = time.perf_counter()                                  # a later namer of the run fails at once
-    with pytest.raises(NamingError, match='no server there'):
-        get_namer(cfg(port, on_failure='fail'), progress=False, outage_path=path).name(reqs(3))
-    assert time.perf_counter() - t0 < 1
+    assert time.perf_counter() - t0 < 30                      # seconds, not the 600 s outage budget
+    later = get_namer(cfg(port, on_failure='fail'), progress=False, outage_path=path)   # a later namer of the run
+    with pytest.raises(NamingError, match='no server there'): later.name(reqs(3))
+    assert later.stats['calls'] == later.stats['health_checks'] == 0       # fails at once: nothing sent
 
 
 def test_progress_false_is_silent(fake, capfd):
