@@ -1,5 +1,6 @@
-"""LM sentiment and the exposure panel on the real MAEC corpus: speed and sanity at full scale."""
-import time, zlib
+"""LM sentiment and the exposure panel on the real MAEC corpus: sanity at full scale (speed is measured in bench/,
+not asserted here)."""
+import zlib
 from pathlib import Path
 import numpy as np, pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq, pytest
 from ftm.config import load_config
@@ -12,11 +13,10 @@ from ftm.lake import schema
 from shared_data import MAEC
 pytestmark = pytest.mark.skipif(MAEC is None, reason='MAEC data (../shared/data/maec) not available')
 
-def test_lm_scores_all_maec_sentences_fast():
+def test_lm_scores_all_maec_sentences():
     text = pq.read_table(MAEC, columns=['text'])['text']
     sc = get_scorer()
-    t0 = time.perf_counter(); r = sc.score(text); secs = time.perf_counter() - t0
-    print(f"LM: {len(text):,} MAEC sentences in {secs:.2f} s ({len(text) / secs:,.0f}/s)")
+    r = sc.score(text)
     assert r.num_rows == len(text)
     n_words, pos, neg = (pc.sum(r[c]).as_py() for c in ('n_words', 'pos', 'neg'))
     # earnings calls are upbeat: more positive than negative words, each about 1-3% of words
@@ -27,7 +27,7 @@ def test_exposure_panel_on_maec_2016q2():
     cfg = load_config(env={}, quarter='2016Q2', source=f'parquet:{MAEC}')
     conn = get_connector(cfg.source, cfg)
     tr = prepare_calls(conn.calls('2016Q2'), cfg.text, progress=False).transcripts
-    t0 = time.perf_counter(); ss = score_transcripts(tr, get_scorer(), progress=False); t_score = time.perf_counter() - t0
+    ss = score_transcripts(tr, get_scorer(), progress=False)
     # no topic model here: each call's sentences fall into 8 pseudo-topics (by a hash of the text), 5 of them themed
     k = np.array([zlib.crc32(s.encode()) % 8 for s in tr['raw_text'].to_pylist()])
     tids = [f"2016Q2_{f}_{i:03d}" for f, i in zip(tr['firm_id'].to_pylist(), k)]
@@ -38,8 +38,7 @@ def test_exposure_panel_on_maec_2016q2():
     uniq = sorted(set(tids))
     topics = pa.table({'topic_id': uniq, 'theme_id': [f"theme_2016Q2_{int(t[-3:]):03d}" if int(t[-3:]) < 5 else None
                                                        for t in uniq]})
-    t0 = time.perf_counter(); te = theme_exposure(tr, sent, topics, ss, '2016Q2'); t_panel = time.perf_counter() - t0
-    print(f"MAEC 2016Q2: {tr.num_rows:,} sentences; scored in {t_score:.2f} s; panel of {te.num_rows:,} rows in {t_panel:.2f} s")
+    te = theme_exposure(tr, sent, topics, ss, '2016Q2')
     df = te.to_pandas()
     calls = df[(df.level == 'call') & (df.section == 'all') & (df.speaker_type == 'all')]
     n_calls = len(pc.unique(tr['transcript_id']))
@@ -47,4 +46,3 @@ def test_exposure_panel_on_maec_2016q2():
     print(df.groupby(['level', 'section', 'speaker_type']).size())
     th = df[(df.level == 'theme') & (df.section == 'all') & (df.speaker_type == 'all')]
     assert np.isclose(th.groupby('transcript_id').exposure.sum(), 5 / 8, atol=0.15).mean() > 0.9
-    assert t_panel < 60
