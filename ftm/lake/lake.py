@@ -427,6 +427,11 @@ def staged_runs(self: Lake, quarter) -> list[dict]:
     return sorted(out, key=lambda r: (r['created_at'], r['run_id']))
 
 @patch
+def staged_run(self: Lake, quarter, run_id: str) -> dict | None:
+    "The staging record (`run.json`) of run `run_id` of `quarter`, or None when no such run was started."
+    return self.get_json(f"{self.staging_dir(quarter, run_id)}/run.json")
+
+@patch
 def read_parts(self: Lake, table: str, paths: list[str], columns: list[str] | None = None) -> pa.Table:
     "Staged parts of `table` as one Table with the declared schema."
     sch = schema.spec(table).schema
