@@ -115,7 +115,7 @@ def test_batch_run_equals_local(aws, tmp_path):
     assert f"/{out['batch_map_job_definition']}:" in mj['jobDefinition'] and f"/{out['batch_reduce_job_definition']}:" in rj['jobDefinition']
 
     # 2. the array children; child 1 loses its host in the middle of chunk 1, after chunk 0's checkpoint
-    from ftm.executors import chunk_key
+    from ftm.mapstep import chunk_key
     ck = lambda b, c: lake.checkpoint_path(Q, RUN, chunk_key(b, c))
     for i in (0, 2):
         c = batch.start(mj['jobId'], i, 1)

@@ -73,7 +73,7 @@ def _record_error(lake, q, run_id, key, ctx: BatchContext, cause: str):
 def work(step: Literal['map', 'reduce'], lake: str | None = None, quarter: str | None = None, run_id: str | None = None,
          env=None, out: TextIO | None = None, handle_sigterm: bool = False) -> int:
     "Run one Batch job of `step` and return its exit status; everything it does is logged as JSON lines to `out`."
-    from ftm.executors import BatchSpec, CircuitOpen, map_batch
+    from ftm.mapstep import BatchSpec, CircuitOpen, map_batch
     env, out = os.environ if env is None else env, out or sys.stdout
     if handle_sigterm and threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _on_sigterm)
     lk = cfg = None
