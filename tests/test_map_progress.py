@@ -19,7 +19,7 @@ def ftm_run(lake, workers: int, quiet: bool) -> str:
 def test_map_progress_in_a_log(tmp_path, workers):
     err = ftm_run(tmp_path, workers, quiet=False)
     assert '\r' not in err and '%|' not in err, err                      # no bars in a log
-    assert re.search(r'^map: 6/6 firm \(100%\), [\d.]+ firm/s, \d+s elapsed', err, re.M), err
+    assert re.search(r'^map: 6/6 firm \(100%\), [\d.]+ firm/s, (\d+h\d+m|(\d+m)?\d+s) elapsed', err, re.M), err
 
 @pytest.mark.timeout(300)
 def test_quiet_prints_nothing_on_stderr(tmp_path):
