@@ -12,6 +12,7 @@ import typer
 from .config import load_config, Config, ConfigError, redact
 from .errors import FtmError, BUG_HINT
 from .lake import Lake
+from .connectors import sources_help
 
 # %% auto #0
 __all__ = ['app', 'lake_app', 'worker_app', 'batch_app', 'cloud_app', 'USER_ERRORS', 'EXIT_USER', 'EXIT_BUG', 'EXIT_FALLBACK',
@@ -70,7 +71,7 @@ def _show(cfg: Config):
 ConfigOpt = typer.Option(None, '--config', help="TOML or YAML config file")
 LakeOpt = typer.Option(None, '--lake', help="lake root: a folder or s3://bucket/prefix [default: ./lake]")
 QuarterOpt = typer.Option(None, '--quarter', '-q', help="calendar quarter, e.g. 2016Q2")
-SourceOpt = typer.Option(None, '--source', help="sample | parquet:PATH | csv:PATH | wrds | prefetch")
+SourceOpt = typer.Option(None, '--source', help=sources_help())   # the list lives in ftm.connectors.SOURCES
 
 # %% ../nbs/90_cli.ipynb #744b0628
 @app.command()

@@ -4,8 +4,8 @@
 
 # %% ../nbs/05_connectors.ipynb #5c8542f9
 from __future__ import annotations
-import datetime as dt, re
-from dataclasses import dataclass
+import datetime as dt, importlib, json, re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 import numpy as np, pandas as pd, pyarrow as pa, pyarrow.compute as pc, pyarrow.dataset as ds, pyarrow.csv as pacsv
@@ -14,8 +14,8 @@ from .lake.schema import COMPONENTS, SECTIONS, SPEAKER_TYPES, FIRM_FIELDS, CALL_
 
 # %% auto #0
 __all__ = ['FIELDS', 'REQUIRED', 'ALIASES', 'SOURCES', 'SourceError', 'SourceNotAvailable', 'Call', 'components_table',
-           'Connector', 'SampleConnector', 'parse_mapping', 'resolve_columns', 'latest_per_firm', 'FileConnector',
-           'get_connector']
+           'Connector', 'IngestResult', 'text_settings', 'run_props', 'parse_mapping', 'resolve_columns',
+           'latest_per_firm', 'FileConnector', 'sources_help', 'connector_class', 'get_connector']
 
 # %% ../nbs/05_connectors.ipynb #a5bcfcd8
 from .errors import FtmError
@@ -68,26 +68,62 @@ def components_table(data) -> pa.Table:
 
 # %% ../nbs/05_connectors.ipynb #010b730c
 class Connector:
-    "A source of calls. Subclasses set `name` and implement `calls`; `count` is optional (it feeds progress bars)."
+    """A source of calls. Subclasses set `name` and implement `calls`; `count` is optional (it feeds progress bars).
+    Capabilities are class attributes, readable without opening the source (see `connector_class`)."""
     name: str = 'connector'
+    links_crsp: bool = False        # firms carry a CRSP PERMNO linked by the source (WRDS); unlinked ones lack returns
+    has_ground_truth: bool = False  # a synthetic source that knows what it planted (`ground_truth`)
+
+    @classmethod
+    def from_source(cls, cfg=None, path: str | None = None, kind: str | None = None, mapping=None) -> 'Connector':
+        "What `get_connector` builds for a source of this class: `path` for kinds written KIND:PATH, `cfg` the run's `Config`."
+        return cls(cfg)
     def calls(self, quarter) -> Iterator[Call]:
         "One `Call` per firm for `quarter` (a `Quarter` or 'YYYYQn'): the firm's latest call in the quarter, ordered by firm_id."
         raise NotImplementedError
     def count(self, quarter) -> int | None:
         "How many calls `calls(quarter)` will yield, if that is cheap to know; else `None`."
         return None
+    def ground_truth(self, quarter) -> pa.Table:
+        "What a synthetic source planted in `quarter`, one row per planted sentence (only where `has_ground_truth`)."
+        raise SourceError(f"source {self.name!r} has no planted ground truth; only a synthetic source (sample) has one")
     def __repr__(self): return f"{type(self).__name__}({self.name!r})"
 
-class SampleConnector(Connector):
-    "The built-in synthetic corpus (`ftm.sample`)."
-    name = 'sample'
-    def __init__(self, cfg=None):
-        from ftm.config import SampleConfig
-        self.cfg = SampleConfig() if cfg is None else getattr(cfg, 'sample', cfg)
-    def calls(self, quarter) -> Iterator[Call]:
-        from ftm.sample import generate_calls   # imported here: ftm.sample imports this module
-        return generate_calls(quarter, self.cfg)
-    def count(self, quarter) -> int: return self.cfg.n_firms
+
+# %% ../nbs/05_connectors.ipynb #c3a1e7d3
+@dataclass
+class IngestResult:
+    "What an ingest run did: the published run id and the counts that go in the run summary."
+    quarter: str
+    source: str
+    run_id: str
+    calls: int = 0
+    sentences_raw: int = 0
+    sentences_kept: int = 0
+    dropped: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)   # connector-specific counts (e.g. firms skipped for no PERMNO)
+
+    def summary(self) -> str:
+        d = ', '.join(f"{k} {v:,}" for k, v in self.dropped.items())
+        s = (f"ingest {self.quarter} from {self.source}: {self.calls:,} calls, {self.sentences_raw:,} sentences, "
+             f"kept {self.sentences_kept:,}, dropped {sum(self.dropped.values()):,} ({d}) in {self.seconds:.1f}s; "
+             f"run {self.run_id}")
+        return s + ''.join(f"\n  {k}: {v}" for k, v in self.extra.items())
+
+def text_settings(cfg) -> str:
+    "What decides the transcripts besides the source: a change re-ingests."
+    return json.dumps(dict(text=cfg.text.model_dump(mode='json'), source_map=cfg.source_map), sort_keys=True)
+
+def run_props(cfg) -> dict:
+    "The `ftm.*` snapshot properties of a run made with `cfg`."
+    from ftm.lake.lake import config_hash
+    from ftm.naming import PROMPT_VERSION
+    n = cfg.naming
+    return dict(config_hash=config_hash(cfg.show()), source=cfg.source, embedding_model=f"{cfg.embed.model}@{cfg.embed.precision}",
+                namer=n.method if n.method == 'keywords' else f"llm:{n.model or 'default'}",
+                prompt_version=PROMPT_VERSION if n.method == 'llm' else None)
+
 
 # %% ../nbs/05_connectors.ipynb #de7d27b0
 FIELDS = ('transcript_id', 'firm_id', 'ticker', 'firm_name', 'company_id', 'gvkey', 'permno', 'link_date',
@@ -217,6 +253,11 @@ def _quarters_summary(qs: list[str]) -> str:
 class FileConnector(Connector):
     """Calls from a Parquet or CSV file (or a folder of them), one row per speaker turn or sentence.
     `mapping` renames source columns to ftm fields (see `resolve_columns`)."""
+    @classmethod
+    def from_source(cls, cfg=None, path=None, kind=None, mapping=None) -> 'FileConnector':
+        if not path: raise SourceError(f"source {kind!r} has no path: write {kind}:PATH, e.g. {kind}:data/calls.{kind}")
+        return cls(path, kind, mapping=mapping if mapping is not None else getattr(cfg, 'source_map', None))
+
     def __init__(self, path, fmt: str = 'parquet', mapping=None):
         if fmt not in ('parquet', 'csv'): raise SourceError(f"unknown file format {fmt!r}: use parquet or csv")
         self.path, self.fmt, self.name = str(path), fmt, f"{fmt}:{path}"
@@ -331,24 +372,35 @@ class FileConnector(Connector):
                     call_time=None if ct is None else pd.Timestamp(ct), quarter=str(q), components=comp)
 
 # %% ../nbs/05_connectors.ipynb #9a088cfc
-SOURCES = "sample, parquet:PATH, csv:PATH, wrds or prefetch"
+SOURCES = {'sample': 'ftm.sample:SampleConnector',              # the built-in synthetic corpus
+           'parquet:PATH': 'ftm.connectors:FileConnector',      # a user's Parquet file or folder
+           'csv:PATH': 'ftm.connectors:FileConnector',          # a user's CSV file or folder
+           'wrds': 'ftm.wrds:WRDSConnector',                    # Capital IQ transcripts on WRDS
+           'prefetch': 'ftm.prefetch:PrefetchConnector'}        # a quarter fetched once into the lake
 
-def get_connector(source: str, cfg=None, mapping=None) -> Connector:
-    """The connector for `source`: 'sample' | 'parquet:PATH' | 'csv:PATH' | 'wrds' | 'prefetch'. `cfg` is the run's `Config`;
-    `mapping` (or `cfg.source_map`, where the config has one) renames file columns, e.g. ['body=text']."""
+def sources_help(sep: str = ' | ') -> str:
+    "The sources as a user writes them: 'sample | parquet:PATH | ...', or with `sep=None` 'sample, ... or prefetch'."
+    keys = list(SOURCES)
+    return sep.join(keys) if sep is not None else f"{', '.join(keys[:-1])} or {keys[-1]}"
+
+def _parse_source(source: str) -> tuple[str, str | None]:
+    "(registry key, path or None) of a source string; `SourceError` for an unknown one."
     s = (source or '').strip()
-    if mapping is None: mapping = getattr(cfg, 'source_map', None)
-    if s == 'sample': return SampleConnector(getattr(cfg, 'sample', None))
+    if s in SOURCES: return s, None
     kind, sep, rest = s.partition(':')
-    if kind in ('parquet', 'csv') and sep:
-        if not rest.strip(): raise SourceError(f"source {s!r} has no path: write {kind}:PATH, e.g. {kind}:data/calls.{kind}")
-        return FileConnector(rest.strip(), kind, mapping=mapping)
-    if s == 'wrds':
-        from ftm.wrds import WRDSConnector          # imported here: ftm.wrds imports this module
-        return WRDSConnector(getattr(cfg, 'wrds', None))
-    if s == 'prefetch':
-        from ftm.prefetch import PrefetchConnector
-        return PrefetchConnector(cfg)
+    if f"{kind}:PATH" in SOURCES: return f"{kind}:PATH", rest.strip() or None
     hint = ''
     if s.lower().endswith(('.parquet', '.csv')): hint = f" (did you mean {s.rsplit('.', 1)[-1].lower()}:{s}?)"
-    raise SourceError(f"unknown source {s!r}: use {SOURCES}{hint}")
+    raise SourceError(f"unknown source {s!r}: use {sources_help(None)}{hint}")
+
+def connector_class(source: str) -> type[Connector]:
+    "The class that reads `source`, imported but not opened: ask it what the source can do (`links_crsp`, ...)."
+    mod, _, name = SOURCES[_parse_source(source)[0]].partition(':')
+    return getattr(importlib.import_module(mod), name)
+
+def get_connector(source: str, cfg=None, mapping=None) -> Connector:
+    """The connector for `source` (one of `SOURCES`, e.g. 'sample' or 'parquet:PATH'). `cfg` is the run's `Config`;
+    `mapping` (or `cfg.source_map`, where the config has one) renames file columns, e.g. ['body=text']."""
+    key, path = _parse_source(source)
+    return connector_class(source).from_source(cfg, path=path, kind=key.partition(':')[0], mapping=mapping)
+

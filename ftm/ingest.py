@@ -4,41 +4,19 @@
 
 # %% ../nbs/07_ingest.ipynb #d3566bf6
 from __future__ import annotations
-import time, json
+import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import pyarrow as pa
 from .progress import bar
 from .config import Config
 from .lake.schema import DROP_REASONS
 from .lake import Lake
-from .lake.lake import config_hash
-from .connectors import get_connector, SourceError
+from .connectors import get_connector, SourceError, IngestResult, text_settings, run_props   # shared with ftm.prefetch
 from .text import prepare_call
 
 # %% auto #0
-__all__ = ['IngestResult', 'ingest_quarter', 'text_settings', 'run_props', 'Ingested', 'ensure_ingested']
-
-# %% ../nbs/07_ingest.ipynb #0feb7ff7
-@dataclass
-class IngestResult:
-    "What an ingest run did: the published run id and the counts that go in the run summary."
-    quarter: str
-    source: str
-    run_id: str
-    calls: int = 0
-    sentences_raw: int = 0
-    sentences_kept: int = 0
-    dropped: dict = field(default_factory=dict)
-    seconds: float = 0.0
-    extra: dict = field(default_factory=dict)   # connector-specific counts (e.g. firms skipped for no PERMNO)
-
-    def summary(self) -> str:
-        d = ', '.join(f"{k} {v:,}" for k, v in self.dropped.items())
-        s = (f"ingest {self.quarter} from {self.source}: {self.calls:,} calls, {self.sentences_raw:,} sentences, "
-             f"kept {self.sentences_kept:,}, dropped {sum(self.dropped.values()):,} ({d}) in {self.seconds:.1f}s; "
-             f"run {self.run_id}")
-        return s + ''.join(f"\n  {k}: {v}" for k, v in self.extra.items())
+__all__ = ['ingest_quarter', 'Ingested', 'ensure_ingested']
 
 # %% ../nbs/07_ingest.ipynb #ecef4fe6
 def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progress: bool | None = None,
@@ -82,18 +60,6 @@ def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progre
     return res
 
 # %% ../nbs/07_ingest.ipynb #d07de663
-def text_settings(cfg: Config) -> str:
-    "What decides the transcripts besides the source: a change re-ingests."
-    return json.dumps(dict(text=cfg.text.model_dump(mode='json'), source_map=cfg.source_map), sort_keys=True)
-
-def run_props(cfg: Config) -> dict:
-    "The `ftm.*` snapshot properties of a run made with `cfg`."
-    from ftm.naming import PROMPT_VERSION
-    n = cfg.naming
-    return dict(config_hash=config_hash(cfg.show()), source=cfg.source, embedding_model=f"{cfg.embed.model}@{cfg.embed.precision}",
-                namer=n.method if n.method == 'keywords' else f"llm:{n.model or 'default'}",
-                prompt_version=PROMPT_VERSION if n.method == 'llm' else None)
-
 @dataclass(frozen=True)
 class Ingested:
     "The ingest a run builds on: a published run (`published=True`) or one staged by this run."

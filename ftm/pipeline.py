@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa, pyarrow.compute as pc
 from .config import Config, ConfigError, drift
 from .lake import Lake, LakeError, new_run_id
-from .ingest import ensure_ingested, run_props
+from .ingest import ensure_ingested
+from .connectors import connector_class, get_connector, run_props
 from .executors import LocalExecutor, BatchSpec, BatchFailed, plan_batches, resolve_workers, map_state
 
 # %% auto #0
@@ -136,7 +137,7 @@ def sentiment_tables(cfg: Config, red, sentences, transcripts, firms, q: str, pr
     from ftm.exposure import build_sentiment_ready, score_transcripts, theme_exposure
     sc = get_scorer(cfg.sentiment)
     ss = score_transcripts(transcripts, sc, progress=progress)
-    links_crsp = cfg.source in ('wrds', 'prefetch') and not cfg.wrds.keep_unlinked
+    links_crsp = connector_class(cfg.source).links_crsp and not cfg.wrds.keep_unlinked   # asked of the source's class: not opened
     sr = build_sentiment_ready(red.themes, red.contributions, red.topics, sentences, transcripts, firms, q,
                                require_permno=links_crsp)
     te = theme_exposure(transcripts, sentences, red.topics, ss, q, themes=red.themes)
@@ -176,9 +177,8 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
         T['sentiment'] = time.perf_counter() - t0
     t0 = time.perf_counter()
     planted = None
-    if cfg.source == 'sample':
-        from ftm.sample import ground_truth
-        planted = planted_vs_found(ground_truth(q, cfg.sample), transcripts, sentences, red.topics)
+    if connector_class(cfg.source).has_ground_truth:   # a synthetic source: score the topics against what it planted
+        planted = planted_vs_found(get_connector(cfg.source, cfg).ground_truth(q), transcripts, sentences, red.topics)
     qual = quality(red.topics, sentences, corpus=transcripts['raw_text'].to_pylist(), planted=planted)
     T['quality'] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -11,13 +11,12 @@ from typing import Iterator
 import numpy as np, pandas as pd, pyarrow as pa
 from .progress import bar
 from .config import Config
-from .connectors import Call, Connector, SourceError, get_connector
+from .connectors import Call, Connector, SourceError, get_connector, IngestResult, text_settings, run_props
 from .lake import Lake, RunInfo
 from .quarters import Quarter
 from .lake.schema import (CALL_FIELDS, COMPONENTS, DROP_REASONS, FIRM_FIELDS, SECTIONS, SPEAKER_TYPES, TableSpec,
                         register)
 from .text import prepare_call
-from .ingest import IngestResult, text_settings, run_props
 
 # %% auto #0
 __all__ = ['PREFETCH_COMPONENTS', 'PREFETCH_MANIFEST', 'call_rows', 'rows_call', 'planned', 'unfinished_prefetch',
@@ -112,7 +111,7 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
     unfinished prefetch of the quarter from the same source (or the run `cfg.run_id`) is continued unless
     `resume=False`."""
     q, src = str(cfg.q), (cfg.source or '').strip()
-    if src == 'prefetch':
+    if src == PrefetchConnector.name:
         raise SourceError("a prefetch reads from a source such as wrds (--source wrds); --source prefetch is how "
                           "later steps read what the prefetch wrote")
     lake = lake or Lake.from_config(cfg)
@@ -124,7 +123,7 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
             ids = unfinished_prefetch(lake, q, src)
             run_id = ids[-1] if ids else None
         run, plan = None, None
-        if run_id is not None and lake.exists(f"{lake.staging_dir(q, run_id)}/run.json"):
+        if run_id is not None and lake.staged_run(q, run_id) is not None:
             run = lake.start_run(q, run_id=run_id, kind='prefetch', resume=True)
             plan = run.checkpoints().get('plan')
             if plan is not None and plan.get('source') != src:
@@ -141,7 +140,7 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
                         stats=dict(conn.stats), text=cfg.text.model_dump())
             run = run or lake.start_run(q, run_id=run_id, kind='prefetch')   # first the plan, then a run
             run.set_checkpoint('plan', plan)
-        done, dropped, skipped = run.checkpoints(), Counter(), 0
+        done, dropped, skipped, stripped = run.checkpoints(), Counter(), 0, 0
         chunks = plan['chunks']
         pb = bar(total=sum(map(len, chunks)), desc=f"prefetch {q}", unit='firm', progress=progress)
         for i, rows in enumerate(chunks):
@@ -162,11 +161,12 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
                 cp = dict(calls=len(calls), skipped=len(rows) - len(calls),
                           sentences_raw=sum(p.firm['n_sentences_raw'] for p in preps),
                           sentences_kept=sum(p.firm['n_sentences_kept'] for p in preps),
+                          stripped=sum(p.stripped for p in preps),
                           dropped=dict(sum((Counter(p.dropped) for p in preps), Counter())))
                 run.set_checkpoint(key, cp)                 # the chunk is done only once all its parts are written
             else: res.chunks_resumed += 1
             res.calls += cp['calls']; res.sentences_raw += cp['sentences_raw']; res.sentences_kept += cp['sentences_kept']
-            dropped.update(cp['dropped']); skipped += cp['skipped']
+            dropped.update(cp['dropped']); skipped += cp['skipped']; stripped += cp.get('stripped', 0)
             pb.update(len(rows))
         pb.close()
     finally:
@@ -176,6 +176,7 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
     res.dropped = {r: dropped.get(r, 0) for r in DROP_REASONS}
     res.extra = dict(plan.get('stats') or {})
     if skipped: res.extra['skipped_no_text'] = skipped
+    if stripped: res.extra['control_chars_stripped'] = stripped   # as ingest reports it
     res.seconds = time.time() - t0
     # new transcripts: based on nothing (see nbs/03b_lake); a run from --source prefetch reuses them when its text matches
     run.publish(meta=dict(source='prefetch', fetched_from=src, text=text_settings(cfg), calls=res.calls, chunks=res.chunks,
@@ -188,6 +189,7 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
 class PrefetchConnector(Connector):
     "The calls of the lake's latest published prefetch of a quarter."
     name = 'prefetch'
+    links_crsp = True   # what a prefetch stores is what WRDS fetched, linked to CRSP
     def __init__(self, cfg=None, lake: Lake | None = None):
         self.cfg, self._lake, self.stats = cfg, lake, {}
 

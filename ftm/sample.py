@@ -5,20 +5,22 @@
 # %% ../nbs/04_sample.ipynb #5ec35695
 from __future__ import annotations
 import re, functools, datetime as dt
+from importlib import resources
+import yaml
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 import numpy as np, pandas as pd, pyarrow as pa
 from .quarters import Quarter
 from .config import SampleConfig
 from .lake.schema import COMPONENTS, TableSpec, register
-from .connectors import Call
+from .connectors import Call, Connector
 
 # %% auto #0
-__all__ = ['THEMES', 'THEME_KEYS', 'COMMON', 'OPENERS', 'NUMERIC', 'BASE_WEIGHT', 'SECTORS', 'FIRST', 'LAST', 'BANKS', 'ACQUIRED',
-           'REGIONS', 'FIRM_TEMPLATES', 'FIRM_QUESTIONS', 'FIRM_SAMPLE', 'MAX_USES', 'OPERATOR_OPEN', 'SAFE_HARBOR',
+__all__ = ['THEMES', 'THEME_KEYS', 'COMMON', 'OPENERS', 'NUMERIC', 'BASE_WEIGHT', 'SECTORS', 'FIRST', 'LAST', 'BANKS', 'REGIONS',
+           'ACQUIRED', 'FIRM_TEMPLATES', 'FIRM_QUESTIONS', 'FIRM_SAMPLE', 'MAX_USES', 'OPERATOR_OPEN', 'SAFE_HARBOR',
            'CEO_OPEN', 'CEO_HANDOFF', 'CFO_OPEN', 'CFO_CLOSE', 'QA_OPEN', 'NEXT_Q', 'ANALYST_HI', 'ANALYST_BYE',
-           'EXEC_HI', 'CLOSING', 'SAMPLE_TRUTH', 'Theme', 'Sector', 'FirmTopic', 'Firm', 'firm_id', 'make_firm',
-           'sample_firms', 'transcript_id', 'generate_calls', 'ground_truth']
+           'EXEC_HI', 'CLOSING', 'SAMPLE_TRUTH', 'Theme', 'vocabulary', 'Sector', 'FirmTopic', 'Firm', 'firm_id',
+           'make_firm', 'sample_firms', 'transcript_id', 'generate_calls', 'ground_truth', 'SampleConnector']
 
 # %% ../nbs/04_sample.ipynb #b9e24987
 @dataclass(frozen=True)
@@ -31,346 +33,32 @@ class Theme:
     slots: dict = field(default_factory=dict, hash=False, compare=False)
     sticky: tuple[str, ...] = ()
 
-def _t(key, name, statements, questions, slots=None, sticky=()):
-    return Theme(key, name, tuple(statements), tuple(questions), slots or {}, tuple(sticky))
+def _tuples(x):
+    "YAML lists as tuples, recursively: the vocabulary is immutable, and draws index into it."
+    if isinstance(x, list): return tuple(_tuples(v) for v in x)
+    if isinstance(x, dict): return {k: _tuples(v) for k, v in x.items()}
+    return x
+
+_SECTIONS = ('themes', 'common', 'openers', 'base_weight', 'sectors', 'firm_templates', 'firm_questions', 'names', 'boilerplate')
+
+@functools.cache
+def vocabulary() -> dict:
+    "The sample's words, `ftm/data/sample.yaml`, with lists as tuples; read once per process."
+    v = _tuples(yaml.safe_load(resources.files('ftm').joinpath('data', 'sample.yaml').read_text(encoding='utf-8')))
+    miss = [k for k in _SECTIONS if k not in v]
+    if miss: raise ValueError(f"ftm/data/sample.yaml lacks section(s) {', '.join(miss)}; reinstall ftm or restore the file")
+    return v
+
 
 # %% ../nbs/04_sample.ipynb #07141eda
-THEMES: list[Theme] = [
-_t('pricing_power', 'Pricing power and price increases', [
-    "we implemented {price_action} of roughly {pct} across most of our portfolio {time_past}.",
-    "{hedge} our {price_action} are sticking, and {customers} have largely accepted the higher prices.",
-    "price realization contributed about {pct} to revenue growth, more than offsetting lower volumes.",
-    "{hedge} we have the pricing power to pass cost inflation through to {customers}.",
-    "we plan another round of {price_action} {time}, and early conversations with {customers} have been constructive.",
-    "net pricing was positive in every {unit}, and price elasticity has been lower than we modeled.",
-    "the spread between price and cost inflation turned positive this quarter, adding roughly {bps} to gross margin.",
-    "we have not seen meaningful pushback from {customers} on the {price_action} announced {time_past}.",
-    "our premium brand positioning gives us room to raise prices without losing market share.",
-    "about {pct} of the revenue increase came from price, with the rest from mix and volume.",
-  ], [
-    "how much of the price increase do you think will stick if input costs start to come down?",
-    "can you quantify the contribution from pricing versus volume in the quarter?",
-    "are you seeing any pushback from {customers} on the latest {price_action}?",
-    "do you plan further {price_action} {time}, and how are you thinking about price elasticity of demand?",
-  ], dict(price_action=("price increases", "pricing actions", "list price increases", "surcharges",
-                        "pricing adjustments", "price hikes"),
-          customers=("customers", "our distributors", "retail partners", "end customers", "OEM customers"),
-          unit=("segment", "region", "business unit", "channel"))),
-_t('supply_chain', 'Supply chain disruption', [
-    "{constraint} held back shipments by roughly {amount} in the quarter.",
-    "supply of {input} remained tight, and supplier lead times are still {weeks} weeks longer than normal.",
-    "{hedge} the supply chain will normalize {time}, although {constraint} remain a risk.",
-    "we have qualified additional suppliers for {input} to reduce our dependence on a single source.",
-    "expedited freight and spot purchases of {input} cost us about {bps} of gross margin.",
-    "our backlog grew to {amount} because {constraint} prevented us from shipping completed orders.",
-    "we are dual sourcing critical {input} and holding more safety stock to protect customer deliveries.",
-    "on-time delivery improved from last quarter, but {constraint} continue to disrupt our production schedule.",
-    "container rates and {constraint} added cost and delayed inbound shipments from Asia.",
-  ], [
-    "how much revenue did the supply chain constraints cost you this quarter, and when do you expect to recover it?",
-    "are lead times for {input} getting better or worse as you look into next quarter?",
-    "can you talk about your dual sourcing efforts and whether the {constraint} are easing?",
-  ], dict(constraint=("component shortages", "supplier delays", "port congestion", "freight bottlenecks",
-                      "shortages of key parts", "logistics disruptions"),
-          input=("semiconductors", "resins", "electronic components", "packaging materials", "raw materials",
-                 "specialty chemicals"))),
-_t('ai_cloud', 'AI and cloud demand', [
-    "demand tied to {ai} accelerated, and {cloud} drove bookings up {pct_big} year over year.",
-    "customers are moving workloads to the cloud faster than we expected, and {ai} is a big part of that.",
-    "{hedge} {ai} will be a multi-year growth driver for our data center business.",
-    "our cloud revenue grew {pct_big}, with strong attach of our AI features to new contracts.",
-    "hyperscale customers increased their orders for GPU servers and accelerated computing capacity.",
-    "we embedded {ai} capabilities across our platform, and early adoption by enterprise customers has been strong.",
-    "{cloud} continues to gain momentum, and annual recurring revenue from cloud subscriptions reached {amount}.",
-    "our pipeline of AI projects more than doubled, led by customers building training and inference clusters.",
-    "we are investing in data center capacity to meet the surge in demand for AI compute.",
-  ], [
-    "how should we think about the durability of AI-related demand beyond the next few quarters?",
-    "can you size the revenue contribution from {ai} today and where that goes over time?",
-    "are you seeing any digestion from the hyperscalers after the strong cloud spending?",
-  ], dict(ai=("generative AI", "machine learning", "AI workloads", "large language models", "AI inference"),
-          cloud=("cloud migration", "hyperscale data center spending", "cloud infrastructure demand",
-                 "cloud consumption", "hybrid cloud adoption"))),
-_t('fx_headwinds', 'Foreign exchange headwinds', [
-    "foreign exchange was a headwind of about {pct} to reported revenue, driven by {currency}.",
-    "on a constant currency basis sales grew {pct}, well ahead of reported growth because of {currency}.",
-    "{hedge} currency will remain a headwind {time} given {currency}.",
-    "translation effects from {currency} reduced earnings per share by roughly {cents} cents.",
-    "we hedge a portion of our exposure, but {currency} still weighed on margins in {region}.",
-    "our guidance assumes current exchange rates, which implies an FX drag of about {pct} for the year.",
-    "excluding currency, operating profit would have increased {pct} instead of declining.",
-    "transactional FX exposure hurt gross margin by {bps} because we source in dollars and sell in local currency.",
-  ], [
-    "can you quantify the FX impact on earnings for the full year at current rates?",
-    "how much of your currency exposure is hedged, and how does that roll off {time}?",
-    "what does the guidance assume for {currency}?",
-  ], dict(currency=("the stronger dollar", "a strong US dollar", "the weaker euro", "the weak yen",
-                    "the depreciation of the Brazilian real", "the weaker pound", "emerging market currencies"))),
-_t('labor_costs', 'Labour costs and wage inflation', [
-    "{labor_issue} added roughly {bps} of cost pressure in the quarter.",
-    "we raised starting pay for {workers} by {pct} to improve retention and fill open positions.",
-    "turnover among {workers} has come down, but {labor_issue} remain a challenge in several markets.",
-    "{hedge} wage inflation will moderate {time}, although we have budgeted merit increases of {pct}.",
-    "overtime and temporary staffing costs were elevated because we could not hire {workers} fast enough.",
-    "we signed a new collective bargaining agreement with wage increases of about {pct} per year.",
-    "labor productivity improved as new hires moved up the learning curve.",
-    "benefit costs and {labor_issue} pushed our labor cost per unit up {pct} year over year.",
-  ], [
-    "how are you thinking about wage inflation for {workers} {time}, and what merit increases are budgeted?",
-    "is the labor shortage easing, and what is turnover doing among your {workers}?",
-    "can you offset the higher labor costs with productivity and automation?",
-  ], dict(workers=("hourly workers", "frontline employees", "warehouse staff", "drivers", "nurses", "engineers",
-                   "store associates"),
-          labor_issue=("wage inflation", "labor shortages", "higher overtime", "elevated turnover",
-                       "tight labor markets"))),
-_t('capex_capacity', 'Capex and capacity expansion', [
-    "we expect capital expenditures of {amount} this year as we expand capacity.",
-    "construction of our {facility} in {location} is on schedule, with first production expected {time}.",
-    "the {facility} in {location} will add about {pct_big} to our total capacity once fully ramped.",
-    "{hedge} the capacity investments will pay back within {years} years given current demand.",
-    "capex ran ahead of depreciation this quarter, reflecting the buildout of the {facility} in {location}.",
-    "we are debottlenecking existing lines, which adds capacity at a fraction of the cost of a greenfield site.",
-    "utilization across our network is above {util}, so additional capacity is needed to serve demand.",
-    "the board approved a {amount} investment to build a {facility} in {location}.",
-  ], [
-    "how should we think about capex intensity {time}, and when does it start to come down?",
-    "what utilization rates are you running at, and when will the {facility} in {location} contribute?",
-    "what returns do you expect on the capacity expansion?",
-  ], dict(facility=("new plant", "new production line", "distribution center", "manufacturing facility",
-                    "fabrication plant", "expansion project"),
-          location=("Texas", "Ohio", "Mexico", "Poland", "Vietnam", "North Carolina", "Arizona", "Malaysia")),
-  sticky=('facility', 'location')),
-_t('regulation', 'Regulation and compliance', [
-    "we continue to engage with {regulator} on {rule} and expect more clarity {time}.",
-    "compliance costs related to {rule} were about {amount} in the quarter.",
-    "{hedge} {rule} will not have a material impact on our business model.",
-    "we received a warning letter from {regulator} and have submitted a remediation plan.",
-    "the regulatory environment remains uncertain, and we are preparing for several outcomes of {rule}.",
-    "we strengthened our compliance function and added staff to meet the requirements of {regulator}.",
-    "the outcome of the review by {regulator} could affect the timing of new approvals.",
-    "the final version of {rule} is more favorable to us than the original proposal.",
-  ], [
-    "what is your latest thinking on {rule}, and how could it affect your economics?",
-    "have you had any further conversations with {regulator} about {rule} since the last call?",
-    "how much are you spending on compliance, and does that step down once {rule} is finalized?",
-  ], dict(regulator=("the FDA", "the SEC", "the EPA", "European regulators", "state regulators", "the FTC",
-                     "the Department of Justice", "federal regulators"),
-          rule=("the proposed rule", "the new disclosure requirements", "the consent decree",
-                "the new capital requirements", "the data privacy regulation", "the pending legislation")),
-  sticky=('regulator', 'rule')),
-_t('interest_rates', 'Interest rates and financing', [
-    "we refinanced {debt} at a fixed rate of {rate}, extending our maturities to {mat_year}.",
-    "{rate_move} increased our interest expense by {amount} compared with last year.",
-    "about {pct_big} of our debt is now fixed rate, which limits our exposure to {rate_move}.",
-    "{hedge} {rate_move} will weigh on customer financing and demand {time}.",
-    "net interest income benefited from {rate_move}, and deposit costs rose more slowly than asset yields.",
-    "we repaid {amount} of {debt} and our net leverage is now {lev} times EBITDA.",
-    "our liquidity remains strong, with {amount} of cash and full availability under {debt}.",
-    "higher mortgage rates and tighter credit conditions are affecting affordability for our customers.",
-  ], [
-    "how sensitive is your interest expense to further rate increases?",
-    "what is your target leverage, and do you plan to refinance {debt} ahead of maturity?",
-    "are {rate_move} affecting customer financing or order activity?",
-  ], dict(rate_move=("higher interest rates", "rising rates", "the higher rate environment", "Fed rate hikes",
-                     "higher borrowing costs"),
-          debt=("our revolving credit facility", "our term loan", "the senior notes", "our floating rate debt",
-                "the convertible notes"))),
-_t('inventory_destocking', 'Inventory destocking', [
-    "{channel} continued to reduce inventory levels, which weighed on our sell-in during the quarter.",
-    "destocking at {channel} reduced our revenue by an estimated {pct}.",
-    "{hedge} the destocking is largely behind us and that orders will normalize {time}.",
-    "sell-through remained healthy even as {channel} worked down their inventories.",
-    "channel inventory is now at roughly {weeks} weeks of supply, below historical norms.",
-    "we reduced our own inventory by {amount}, which improved working capital and cash flow.",
-    "order patterns from {channel} were choppy as they rebalanced stock after overbuying last year.",
-    "we expect the inventory correction to last {time_span}, and we are managing production accordingly.",
-  ], [
-    "how much of the revenue decline was destocking versus end demand?",
-    "where do you think channel inventories are today relative to normal levels?",
-    "when do you expect {channel} to finish destocking?",
-  ], dict(channel=("distributors", "retailers", "channel partners", "OEM customers", "wholesalers", "dealers"),
-          time_span=("another quarter", "one or two more quarters", "through the end of the year",
-                     "into the first half of next year"))),
-_t('consumer_softness', 'Consumer demand softness', [
-    "we saw softer demand from {consumer}, particularly in discretionary categories.",
-    "store traffic was down {pct} as {consumer} pulled back on spending.",
-    "{hedge} {consumer} will remain cautious {time} given inflation and higher living costs.",
-    "shoppers are trading down to private label and buying smaller baskets.",
-    "big ticket purchases slowed noticeably, while demand for essentials held up.",
-    "consumer confidence weakened during the quarter, and comparable sales declined {pct}.",
-    "{consumer} have become more sensitive to promotions and are waiting for deals.",
-    "demand softened in the final weeks of the quarter, especially among {consumer}.",
-  ], [
-    "can you talk about what you are seeing from {consumer} and whether the softness is broadening?",
-    "are you seeing trade down, and how are you responding on promotions?",
-    "how did traffic trend through the quarter and into the first weeks of this quarter?",
-  ], dict(consumer=("lower income consumers", "the consumer", "shoppers", "households", "value-seeking customers",
-                    "younger consumers"))),
-_t('digital_channel', 'E-commerce and digital channel', [
-    "{digital} grew {pct_big} and now represents {pct_big} of total sales.",
-    "our mobile app reached {users} million active users, and conversion rates improved.",
-    "{hedge} digital will be our fastest growing channel {time}.",
-    "we expanded buy online, pick up in store and same day delivery to more locations.",
-    "investments in our e-commerce platform improved site speed and checkout conversion.",
-    "online orders fulfilled from stores lowered our delivery costs by {pct}.",
-    "digital penetration increased {bps} year over year, led by {digital}.",
-    "we relaunched our website and loyalty program, and digital engagement is up sharply.",
-  ], [
-    "what are the margins on {digital} compared with stores, and how do they evolve?",
-    "can you talk about online growth and what drove the acceleration?",
-    "how much of digital fulfillment is now done through stores, and what does that do to delivery costs?",
-  ], dict(digital=("e-commerce", "online sales", "digital sales", "our mobile app", "direct-to-consumer online",
-                   "our online marketplace"))),
-_t('energy_commodity', 'Energy and commodity costs', [
-    "higher {commodity} prices increased our input costs by about {amount} in the quarter.",
-    "{hedge} {commodity} costs will stay elevated {time}.",
-    "we have hedged roughly {pct_big} of our {commodity} needs for the rest of the year.",
-    "energy costs at our plants rose sharply, particularly for natural gas and electricity.",
-    "commodity inflation of {pct} was partly offset by productivity and sourcing savings.",
-    "lower {commodity} prices provided a tailwind to gross margin of about {bps}.",
-    "freight and fuel costs remain volatile, and diesel prices weighed on distribution expense.",
-    "we use index-based contracts, so changes in {commodity} costs pass through with a lag of about one quarter.",
-  ], [
-    "what are you assuming for {commodity} costs in your outlook?",
-    "how much of your commodity exposure is hedged {time}, and at what prices?",
-    "are energy costs in Europe still a headwind for your plants?",
-  ], dict(commodity=("steel", "aluminum", "copper", "natural gas", "diesel", "resin", "corn", "coffee", "cotton",
-                     "crude oil")), sticky=('commodity',)),
-_t('mna_integration', 'M&A and acquisition integration', [
-    "the integration of {acq} is ahead of plan, and we now expect cost synergies of {amount}.",
-    "we closed the acquisition of {acq} during the quarter for {amount}, funded with cash and new debt.",
-    "{hedge} the combination with {acq} will be accretive to earnings {time}.",
-    "cost synergies from the {acq} deal are tracking ahead of our original target.",
-    "we continue to evaluate bolt-on acquisitions, and our pipeline of targets remains active.",
-    "the acquired business contributed {pct} to revenue growth in the quarter.",
-    "we have combined the sales teams and migrated {acq} onto our ERP system.",
-    "revenue synergies from cross-selling into the {acq} customer base are starting to show up.",
-    "deal-related amortization and integration costs reduced GAAP earnings by {cents} cents per share.",
-  ], [
-    "can you update us on the integration of {acq} and the timing of synergies?",
-    "how active is your acquisition pipeline, and what valuation multiples are you seeing?",
-    "is {acq} performing in line with the deal model?",
-  ], dict(), sticky=('acq',)),
-_t('capital_return', 'Share buybacks and dividends', [
-    "we repurchased {shares} million of our common shares for {amount} under the buyback program.",
-    "the board approved a {pct} increase in our quarterly dividend.",
-    "we have {amount} remaining under our share repurchase authorization.",
-    "{hedge} returning excess cash to shareholders through buybacks and dividends remains a priority.",
-    "our dividend payout ratio is about {pct_big}, and we intend to grow the dividend in line with earnings.",
-    "the board authorized a new {amount} share buyback program.",
-    "since the start of the program, we have returned {amount} to shareholders.",
-    "we will remain opportunistic on share repurchases given where the stock is trading.",
-  ], [
-    "how should we think about the pace of share repurchases and remaining buyback capacity {time}?",
-    "what is your priority between the dividend, share repurchases and debt reduction?",
-    "is there room to raise the dividend further given the free cash flow outlook?",
-  ]),
-_t('cybersecurity', 'Cybersecurity', [
-    "demand for our security products is strong as customers respond to {cyber}.",
-    "we detected and contained a cybersecurity incident that affected some of our internal systems.",
-    "{hedge} the costs of the security incident will be largely covered by insurance.",
-    "we are investing in our security operations center and rolling out multi-factor authentication across the company.",
-    "customers are consolidating security vendors, and our platform approach is winning larger deals.",
-    "the threat landscape continues to escalate, with {cyber} becoming more sophisticated.",
-    "our zero trust and endpoint security offerings grew {pct_big} year over year.",
-    "we completed an independent review of our security controls and strengthened our defenses against {cyber}.",
-  ], [
-    "can you give us an update on the cyber incident and any impact on customers?",
-    "are security budgets holding up, and how is vendor consolidation affecting deal sizes?",
-    "what are you spending on cybersecurity, and does that increase {time}?",
-  ], dict(cyber=("ransomware", "phishing attacks", "data breaches", "cyber threats", "zero-day exploits",
-                 "nation-state attackers"))),
-_t('esg', 'ESG and sustainability', [
-    "we published our sustainability report and committed to {esg_target}.",
-    "renewable energy now supplies {pct_big} of the electricity used across our operations.",
-    "{hedge} our sustainability investments will lower costs and strengthen customer relationships.",
-    "we issued {amount} of green bonds to finance energy efficiency and renewable projects.",
-    "customers increasingly ask about the carbon footprint of our products, and we now report it for most of our portfolio.",
-    "we reduced scope 1 and scope 2 emissions by {pct} compared with our baseline year.",
-    "our recycled content and circular packaging initiatives made good progress this quarter.",
-    "diversity, inclusion and employee safety remain core to our ESG strategy.",
-  ], [
-    "how much capital will you need to reach {esg_target}?",
-    "are customers willing to pay a premium for lower carbon products?",
-    "can you talk about the sustainability targets you announced and how you will measure progress?",
-  ], dict(esg_target=("net zero emissions by 2040", "a 50% reduction in greenhouse gas emissions by 2030",
-                      "100% renewable electricity by 2030", "carbon neutral operations by 2035")),
-  sticky=('esg_target',)),
-_t('healthcare_reimbursement', 'Healthcare reimbursement', [
-    "{payer} finalized reimbursement rates that were about {pct} higher than the prior year.",
-    "the proposed cut to {payer} reimbursement would reduce our revenue by roughly {amount}.",
-    "{hedge} coverage decisions by {payer} will broaden patient access {time}.",
-    "we secured favorable coverage with {payer} covering about {lives} million lives.",
-    "reimbursement pressure from {payer} weighed on pricing in our services business.",
-    "claim denials and slower collections from {payer} increased our days sales outstanding.",
-    "we are working with {payer} to establish a dedicated billing code for our procedure.",
-    "utilization trends were above our expectations, and payer mix shifted toward government programs.",
-  ], [
-    "what are you assuming for {payer} rates in the guidance?",
-    "how much of your revenue is exposed to the proposed reimbursement changes?",
-    "are you seeing any change in denial rates or collections from {payer}?",
-  ], dict(payer=("Medicare", "Medicaid", "commercial payers", "CMS", "managed care plans",
-                 "pharmacy benefit managers"))),
-_t('international_expansion', 'China and international expansion', [
-    "revenue in {market} grew {pct_big}, and we opened {few} new offices in the region.",
-    "{hedge} {market} will be a major growth market for us {time}.",
-    "we formed a joint venture with a local partner to accelerate our expansion in {market}.",
-    "sales in China slowed as the economy weakened and local competition intensified.",
-    "international markets now account for {pct_big} of total revenue.",
-    "we are localizing our products and building a dedicated sales team for {market}.",
-    "geopolitical tensions and tariffs add uncertainty to our business in China.",
-    "our expansion into {market} is ahead of plan, with new customer wins every month.",
-  ], [
-    "can you talk about what you are seeing in China and whether demand has stabilized?",
-    "how big can {market} be for you, and what investment is required?",
-    "are tariffs or export restrictions affecting your international plans?",
-  ], dict(market=("China", "India", "Southeast Asia", "Brazil", "Mexico", "the Middle East", "Japan",
-                  "Eastern Europe")), sticky=('market',)),
-_t('cost_efficiency', 'Margin and cost efficiency programs', [
-    "{program} delivered {amount} of savings in the quarter, ahead of our target.",
-    "we reduced headcount by about {pct} and consolidated {few} facilities.",
-    "operating margin expanded {bps} year over year as {program} gained traction.",
-    "{hedge} we can reach our target of {amount} in annual run-rate savings {time}.",
-    "we are simplifying the organization, removing layers of management and rationalizing our product portfolio.",
-    "restructuring charges of {amount} were excluded from adjusted earnings.",
-    "procurement savings and automation helped lower our cost to serve.",
-    "we see further room to expand margins through footprint optimization and shared services.",
-  ], [
-    "how much of the cost savings will drop to the bottom line versus being reinvested?",
-    "is there a next phase of {program} once the current targets are achieved?",
-    "what operating margin trajectory are you targeting from the cost program over the next two years?",
-  ], dict(program=("our cost transformation program", "the restructuring program", "our productivity initiative",
-                   "the operational excellence program", "our efficiency plan")), sticky=('program',)),
-_t('guidance', 'Guidance raise or cut', [
-    "we are {gverb} our full-year revenue guidance to a range of {range}.",
-    "we are {gverb} our outlook for adjusted earnings per share to {eps_range}.",
-    "the change in guidance reflects {guide_reason}.",
-    "our updated outlook assumes organic growth of {pct} to {pct} for the full year.",
-    "{hedge} the updated guidance is prudent given the visibility we have today.",
-    "for the next quarter, we expect revenue in the range of {range}, reflecting normal seasonality.",
-    "the midpoint of our new full-year guidance implies {pct} growth in the second half.",
-    "we are reaffirming our free cash flow outlook even as we update the revenue guidance.",
-  ], [
-    "what drove the change in the full-year guidance, and how much conservatism is built in?",
-    "what does the guidance assume for the second half?",
-    "can you walk us through the bridge from the prior guidance to the new range?",
-  ], dict(gverb=("raising", "lowering"),
-          guide_reason=("the stronger than expected first half", "softer order trends",
-                        "our latest view of end market demand", "the timing of several large projects")),
-  sticky=('gverb',)),
-]
+THEMES: list[Theme] = [Theme(t['key'], t['name'], t['statements'], t['questions'], t.get('slots', {}), t.get('sticky', ()))
+                       for t in vocabulary()['themes']]
 THEME_KEYS = tuple(t.key for t in THEMES)
 
+
 # %% ../nbs/04_sample.ipynb #b6e16fa6
-COMMON = dict(
-    hedge=("we believe", "we expect that", "we think", "we are confident that", "our view is that",
-           "it is fair to say that", "we continue to believe that", "we remain confident that", "we anticipate that"),
-    time=("in the second half", "over the next few quarters", "through the rest of the year", "into next year",
-          "over the coming months", "for the balance of the year", "in the near term", "over the medium term"),
-    time_past=("during the quarter", "earlier this year", "at the start of the quarter", "last quarter"),
-)
-OPENERS = ("importantly, ", "as we noted last quarter, ", "in addition, ", "at the same time, ", "overall, ",
-           "looking ahead, ", "as you know, ", "to be clear, ", "on that front, ", "in terms of the details, ")
+COMMON: dict[str, tuple[str, ...]] = vocabulary()['common']   # hedge, time, time_past
+OPENERS: tuple[str, ...] = vocabulary()['openers']
 
 def _pct(d): return f"{d.int(1, 12)}%" if d.u() < .7 else f"{d.int(1, 11)}.{d.int(1, 9)}%"
 def _amount(d):
@@ -400,97 +88,10 @@ class Sector:
     categories: tuple[tuple[str, tuple[str, ...]], ...]   # product category, its distinctive features
     weights: dict = field(hash=False, compare=False)        # theme key -> weight (others get BASE_WEIGHT)
 
-BASE_WEIGHT = 0.25
-SECTORS: list[Sector] = [
-  Sector('Technology', ('Technologies', 'Systems', 'Software', 'Networks', 'Labs'),
-         ('cloud software', 'enterprise licenses', 'professional services', 'hardware'),
-         (('data observability platform', ('automated lineage tracking', 'real-time anomaly detection')),
-          ('contact center suite', ('omnichannel routing', 'agent coaching analytics')),
-          ('developer toolkit', ('one-click deployment', 'built-in code review')),
-          ('identity management service', ('passwordless login', 'adaptive access policies')),
-          ('rugged edge server', ('fanless cooling', 'remote firmware updates'))),
-         dict(ai_cloud=3, cybersecurity=2.5, mna_integration=1.5, guidance=1.5, international_expansion=1.2,
-              fx_headwinds=1.2, labor_costs=0.8, capital_return=1)),
-  Sector('Semiconductors', ('Semiconductor', 'Microsystems', 'Silicon', 'Devices'),
-         ('data center', 'automotive', 'industrial', 'mobile'),
-         (('power management chip', ('lower standby leakage', 'integrated gate drivers')),
-          ('radar sensor', ('longer detection range', 'smaller antenna footprint')),
-          ('memory controller', ('higher bandwidth per pin', 'error correction')),
-          ('optical transceiver', ('lower power per bit', 'pluggable form factor'))),
-         dict(ai_cloud=3, supply_chain=2.5, inventory_destocking=2.5, capex_capacity=2,
-              international_expansion=2, guidance=1.5)),
-  Sector('Retail', ('Brands', 'Stores', 'Retail Group', 'Outfitters'),
-         ('stores', 'online', 'apparel', 'home goods'),
-         (('private label apparel line', ('recycled fabrics', 'extended sizing')),
-          ('home furnishings collection', ('modular sofas', 'performance fabrics')),
-          ('loyalty membership', ('free shipping', 'member-only pricing')),
-          ('small-format store', ('curbside pickup lanes', 'a curated assortment'))),
-         dict(consumer_softness=3, digital_channel=3, labor_costs=2, pricing_power=1.5, inventory_destocking=1.5,
-              capital_return=1)),
-  Sector('Consumer Staples', ('Foods', 'Brands', 'Beverages', 'Consumer Products'),
-         ('snacks', 'beverages', 'personal care', 'household products'),
-         (('plant-based snack range', ('higher protein content', 'clean ingredient labels')),
-          ('sparkling water brand', ('zero sugar flavors', 'slim cans')),
-          ('premium pet food line', ('grain-free recipes', 'fresh frozen formats')),
-          ('skin care franchise', ('mineral sunscreen', 'fragrance-free formulas'))),
-         dict(pricing_power=3, energy_commodity=2.5, consumer_softness=1.5, esg=1.5, fx_headwinds=1.5,
-              supply_chain=1.5)),
-  Sector('Industrials', ('Industries', 'Manufacturing', 'Machinery', 'Controls'),
-         ('aerospace', 'industrial automation', 'building products', 'aftermarket services'),
-         (('collaborative robot arm', ('force-limited joints', 'drag-to-teach programming')),
-          ('heat pump line', ('cold-climate performance', 'variable speed compressors')),
-          ('electric forklift', ('lithium battery packs', 'opportunity charging')),
-          ('smart valve actuator', ('predictive maintenance alerts', 'wireless diagnostics'))),
-         dict(supply_chain=2.5, pricing_power=2, capex_capacity=2, cost_efficiency=2, labor_costs=1.5,
-              energy_commodity=1.5, mna_integration=1.5)),
-  Sector('Healthcare', ('Medical', 'Health', 'Therapeutics', 'Biosciences'),
-         ('medical devices', 'diagnostics', 'pharmaceuticals', 'clinical services'),
-         (('robotic surgical system', ('haptic feedback', 'single-port access')),
-          ('continuous glucose monitor', ('a fourteen-day sensor', 'smartphone alerts')),
-          ('oncology drug candidate', ('a once-weekly dose', 'tumor response rates')),
-          ('molecular diagnostic test', ('same-day results', 'multiplex panels'))),
-         dict(healthcare_reimbursement=3.5, regulation=2.5, labor_costs=1.5, mna_integration=1.5,
-              international_expansion=1, fx_headwinds=1)),
-  Sector('Energy', ('Energy', 'Petroleum', 'Resources', 'Power'),
-         ('upstream', 'midstream', 'refining', 'renewables'),
-         (('offshore gas field', ('subsea tiebacks', 'low decline rates')),
-          ('solar farm portfolio', ('bifacial panels', 'single-axis trackers')),
-          ('renewable diesel unit', ('waste oil feedstock', 'lower carbon intensity')),
-          ('carbon capture hub', ('geologic storage wells', 'pipeline access'))),
-         dict(energy_commodity=3, esg=2.5, capital_return=2.5, capex_capacity=2, regulation=1.5, interest_rates=1)),
-  Sector('Financials', ('Financial', 'Bancorp', 'Capital', 'Insurance Group'),
-         ('commercial banking', 'wealth management', 'consumer lending', 'insurance'),
-         (('digital wealth platform', ('automated rebalancing', 'tax-loss harvesting')),
-          ('small business lending app', ('instant credit decisions', 'embedded invoicing')),
-          ('cyber insurance product', ('breach response coverage', 'usage-based premiums')),
-          ('treasury management portal', ('real-time payments', 'liquidity forecasting'))),
-         dict(interest_rates=3.5, regulation=2.5, capital_return=2, cybersecurity=1.5, digital_channel=1.5,
-              cost_efficiency=1.5)),
-  Sector('Transportation', ('Logistics', 'Transport', 'Airways', 'Freight'),
-         ('truckload', 'intermodal', 'air freight', 'last mile delivery'),
-         (('freight matching marketplace', ('dynamic load pricing', 'instant carrier payments')),
-          ('electric delivery van fleet', ('depot charging', 'route-optimized dispatch')),
-          ('cold chain network', ('temperature-tracked pallets', 'pharma-grade storage')),
-          ('regional jet program', ('higher seat density', 'lower fuel burn per seat'))),
-         dict(energy_commodity=2.5, labor_costs=2.5, supply_chain=2, capex_capacity=1.5, pricing_power=1.5,
-              consumer_softness=1)),
-  Sector('Materials', ('Materials', 'Chemicals', 'Minerals', 'Metals'),
-         ('specialty chemicals', 'coatings', 'packaging', 'metals'),
-         (('bio-based resin', ('compostable grades', 'food contact approval')),
-          ('battery-grade lithium', ('high purity hydroxide', 'direct extraction')),
-          ('marine coating line', ('antifouling performance', 'low-solvent formulas')),
-          ('lightweight aluminum sheet', ('automotive body panels', 'high recycled content'))),
-         dict(energy_commodity=3, pricing_power=2.5, inventory_destocking=2, esg=1.5, capex_capacity=1.5,
-              fx_headwinds=1.5, international_expansion=1)),
-  Sector('Media and Telecom', ('Communications', 'Media', 'Wireless', 'Entertainment'),
-         ('wireless', 'broadband', 'advertising', 'streaming'),
-         (('fiber broadband build', ('multi-gig speeds', 'passings per month')),
-          ('streaming service', ('ad-supported tier', 'live sports rights')),
-          ('fixed wireless product', ('self-install kits', 'rural coverage')),
-          ('addressable ad platform', ('household-level targeting', 'measurement partnerships'))),
-         dict(digital_channel=2, capex_capacity=2, capital_return=2, consumer_softness=1.5, interest_rates=1.5,
-              regulation=1.5, ai_cloud=1)),
-]
+BASE_WEIGHT: float = vocabulary()['base_weight']
+SECTORS: list[Sector] = [Sector(s['name'], s['suffixes'], s['segments'], tuple(s['categories'].items()), s['weights'])
+                         for s in vocabulary()['sectors']]
+
 
 # %% ../nbs/04_sample.ipynb #d9a7f415
 @functools.cache
@@ -500,32 +101,12 @@ def _sector_weights(name: str) -> np.ndarray:
     return (w / w.mean(0))[[s.name for s in SECTORS].index(name)]
 
 # %% ../nbs/04_sample.ipynb #efcf7f3a
-_SYL_A = ('Vel', 'Aur', 'Nex', 'Cor', 'Zen', 'Lum', 'Tri', 'Oct', 'Sol', 'Ver', 'Kai', 'Pyr', 'Hal', 'Quor', 'Strat',
-          'Ast', 'Bri', 'Cal', 'Dyn', 'Ev', 'Fal', 'Gar', 'Hel', 'Ion', 'Jas', 'Kel', 'Lor', 'Mar', 'Nor', 'Orb')
-_SYL_B = ('trix', 'ora', 'ion', 'ex', 'ava', 'ium', 'eon', 'ix', 'os', 'ara', 'is', 'ent', 'yx', 'una', 'ane',
-          'ton', 'wick', 'mont', 'ridge', 'field', 'vale', 'dale', 'haven', 'stone', 'core', 'wave', 'line',
-          'point', 'gate', 'crest')
-_QUAL = ('', 'Pacific', 'Atlantic', 'Northern', 'Summit', 'Global', 'United', 'Continental', 'Meridian',
-         'Pioneer', 'Liberty', 'Keystone', 'Frontier', 'Harbor', 'Sterling', 'Crescent', 'Evergreen', 'Granite',
-         'Beacon', 'Cardinal', 'Horizon')
-_PROD_A = ('Vel', 'Aura', 'Nexa', 'Cora', 'Zeni', 'Lumo', 'Trio', 'Octa', 'Sola', 'Vero', 'Kairo', 'Pyra', 'Halo',
-           'Quanta', 'Strata', 'Astra', 'Brio', 'Calyx', 'Dyna', 'Evo', 'Flexi', 'Gemma', 'Helio', 'Iso', 'Juno')
-_PROD_B = ('trix', 'lyn', 'ion', 'flex', 'vance', 'sense', 'core', 'nova', 'path', 'link', 'sync', 'gen', 'wave',
-           'max', 'view', 'pulse')
-FIRST = ('James', 'Maria', 'David', 'Susan', 'Robert', 'Linda', 'Michael', 'Karen', 'William', 'Patricia', 'Daniel',
-         'Jennifer', 'Thomas', 'Elizabeth', 'Richard', 'Laura', 'Steven', 'Emily', 'Andrew', 'Rachel', 'Kevin',
-         'Priya', 'Brian', 'Mei', 'Carlos', 'Anna', 'Jason', 'Sofia', 'Mark', 'Olivia', 'Paul', 'Hannah', 'Eric',
-         'Grace', 'Samuel', 'Nina', 'Victor', 'Julia', 'Omar', 'Claire')
-LAST = ('Smith', 'Johnson', 'Chen', 'Garcia', 'Miller', 'Davis', 'Patel', 'Wilson', 'Anderson', 'Taylor', 'Moore',
-        'Martin', 'Lee', 'Thompson', 'White', 'Harris', 'Clark', 'Lewis', 'Walker', 'Young', 'Allen', 'King',
-        'Wright', 'Scott', 'Nguyen', 'Hill', 'Green', 'Adams', 'Baker', 'Nelson', 'Carter', 'Mitchell', 'Roberts',
-        'Turner', 'Phillips', 'Campbell', 'Parker', 'Evans', 'Edwards', 'Collins')
-BANKS = ('Morgan Stanley', 'Goldman Sachs', 'JPMorgan', 'Bank of America', 'Citi', 'Barclays', 'UBS',
-         'Wells Fargo', 'Jefferies', 'Evercore ISI', 'Bernstein', 'RBC Capital Markets', 'Deutsche Bank', 'KeyBanc',
-         'Raymond James', 'Piper Sandler', 'Stifel', 'Baird', 'BMO Capital Markets', 'Wolfe Research')
-ACQUIRED = tuple(f"{a}{b}" for a in ('Brant', 'Coll', 'Derr', 'Elm', 'Fenn', 'Grey', 'Holl', 'Ash')
-                 for b in ('ington', 'ford', 'ell', 'ridge', 'ham', 'ley', 'worth', 'by'))   # acquired companies
-REGIONS = ('North America', 'Europe', 'Latin America', 'Asia Pacific', 'the Middle East', 'Canada', 'Japan')
+_N = vocabulary()['names']
+_SYL_A, _SYL_B, _QUAL = _N['company_first'], _N['company_second'], _N['company_qualifiers']   # company names
+_PROD_A, _PROD_B = _N['product_first'], _N['product_second']                                  # product names
+FIRST, LAST, BANKS, REGIONS = _N['first'], _N['last'], _N['banks'], _N['regions']
+ACQUIRED = tuple(f"{a}{b}" for a in _N['acquired_stems'] for b in _N['acquired_endings'])     # acquired companies
+
 
 # %% ../nbs/04_sample.ipynb #41ebe2ab
 @dataclass(frozen=True)
@@ -568,36 +149,8 @@ def _name(i: int, sector: Sector, d: '_Draw') -> str:
     return ' '.join(x for x in (stem, q, d.pick(sector.suffixes)) if x)
 
 # %% ../nbs/04_sample.ipynb #d3ba5b0c
-FIRM_TEMPLATES = (
-    "{p} shipments grew {pct_big} sequentially as customers expanded deployments of the {cat}.",
-    "we launched the next generation of {p}, our {cat}, with {feat} that customers have been asking for.",
-    "{p} now serves more than {customers_n} customers, and the installed base of our {cat} keeps growing.",
-    "early feedback on {p} has been excellent, particularly on {feat}.",
-    "we expect {p} to reach {amount} in annual revenue {time}, driven by demand for {feat}.",
-    "the {p} pipeline includes several large opportunities for the {cat} with existing accounts.",
-    "margins on {p} are improving as volumes of the {cat} scale.",
-    "pilots of {p} with two of our largest customers are going well, and both are testing {feat}.",
-    "{p} won an industry award this quarter for {feat}.",
-    "our {cat} franchise, led by {p}, delivered record sales.",
-    "we are taking {p} into {region}, where demand for a {cat} with {feat} is strong.",
-    "the {p} team is focused on {feat} for the next release of the {cat}.",
-    "competitors have nothing comparable to {p} in {feat}, which is why our {cat} keeps winning.",
-    "we doubled the {p} sales force to keep up with inbound interest in the {cat}.",
-    "demand for {p} is running ahead of our production plan for the {cat}.",
-    "we signed a multi-year agreement for {p} with a top ten customer in {region}.",
-    "the average selling price of {p} is holding up well thanks to {feat}.",
-    "{p} contributed {pct} of total revenue this quarter, up from a year ago.",
-    "the next {p} release, featuring {feat}, is scheduled {time}.",
-    "customer retention for {p} remains above {util}, which tells us the {cat} is sticky.",
-    "our engineers are already working on the successor to {p}.",
-    "{p} is now available through our partners in {region}.",
-)
-FIRM_QUESTIONS = (
-    "can you give us more color on the {p} ramp and how it compares to your initial plan?",
-    "what is the margin profile of {p} at scale?",
-    "how should we think about the revenue contribution from {p} sales {time}?",
-    "how are customers responding to {feat} in the new {p}?",
-)
+FIRM_TEMPLATES: tuple[str, ...] = vocabulary()['firm_templates']
+FIRM_QUESTIONS: tuple[str, ...] = vocabulary()['firm_questions']
 
 def _firm_topics(firm_id: str, sector: Sector, d: '_Draw') -> tuple[FirmTopic, ...]:
     n = d.int(1, 3)
@@ -748,61 +301,11 @@ def _allocate(m: int, d: _Draw) -> list[int]:
     return n
 
 # %% ../nbs/04_sample.ipynb #d715faa3
-OPERATOR_OPEN = (
-    ("Good morning, and welcome to the {firm} {qord} quarter {fy} earnings conference call.",
-     "Good afternoon, and welcome to the {firm} {qord} quarter {fy} earnings call.",
-     "Ladies and gentlemen, thank you for standing by, and welcome to the {firm} {qord} quarter {fy} results conference call."),
-    ("At this time, all participants are in a listen-only mode.", "All lines have been placed on mute to prevent any background noise."),
-    ("After the speakers' presentation, there will be a question-and-answer session.",
-     "Later, we will conduct a question-and-answer session, and instructions will follow at that time."),
-    ("As a reminder, this conference is being recorded.", "Please be advised that today's conference is being recorded."),
-    ("I would now like to turn the conference over to {ir}, Head of Investor Relations.",
-     "I would now like to hand the call over to {ir}, Vice President of Investor Relations."),
-    ("Please go ahead.", "Please go ahead, sir or madam.", "You may begin."),
-)
-SAFE_HARBOR = (
-    ("Thank you, operator, and good morning, everyone.", "Thank you, and good afternoon, everyone.",
-     "Thanks, operator, and welcome to our {qord} quarter call."),
-    ("With me today are {ceo}, our Chief Executive Officer, and {cfo}, our Chief Financial Officer.",
-     "Joining me on the call are {ceo}, our CEO, and {cfo}, our CFO."),
-    ("Before we begin, I would like to remind you that today's remarks include forward-looking statements within the meaning of the federal securities laws.",
-     "Please note that some of the statements we make today are forward-looking and are based on our current expectations."),
-    ("These statements are subject to risks and uncertainties that could cause actual results to differ materially from those we describe.",
-     "Actual results could differ materially from those expressed or implied by these forward-looking statements."),
-    ("Please refer to our most recent annual report and our other filings with the SEC for a discussion of these risks.",
-     "A discussion of the risk factors is included in our filings with the Securities and Exchange Commission."),
-    ("We undertake no obligation to update any forward-looking statement.",
-     "We assume no obligation to update these statements except as required by law."),
-    ("We will also refer to certain non-GAAP financial measures, and reconciliations are included in our earnings release.",
-     "Reconciliations of the non-GAAP measures we discuss today are available on our investor relations website."),
-    ("With that, I will turn the call over to {ceo}.", "I will now hand the call over to {ceo}."),
-)
-CEO_OPEN = (("Thanks, {ir_first}, and good morning, everyone.", "Thank you, {ir_first}, and thanks to all of you for joining us."),
-            ("I will cover the highlights of the quarter, and then {cfo_first} will walk through the financials.",
-             "Let me start with a few highlights before {cfo_first} takes you through the numbers."))
-CEO_HANDOFF = (("With that, let me turn it over to {cfo_first}.", "I will now hand it over to {cfo_first} for the financial review."),)
-CFO_OPEN = (("Thank you, {ceo_first}.", "Thanks, {ceo_first}, and good morning."),)
-CFO_CLOSE = (("With that, operator, please open the line for questions.", "Operator, we are ready to take questions."),)
-QA_OPEN = (("Thank you.", "Thank you, sir."), ("We will now begin the question-and-answer session.",
-           "At this time, we will open the floor for questions."))
-NEXT_Q = (("Our first question comes from {analyst} with {bank}.", "The first question is from {analyst} at {bank}."),
-          ("Our next question comes from {analyst} with {bank}.", "We will take our next question from {analyst} at {bank}.",
-           "The next question is from the line of {analyst} with {bank}."),
-          ("Your line is open.", "Please go ahead."))
-ANALYST_HI = ("Hi, good morning, and thanks for taking my questions.", "Thanks for taking the question.",
-              "Great, thank you, and congrats on the quarter.", "Hi, everyone.", "Good morning, thanks for the time.",
-              "Hey, guys, thanks.")
-ANALYST_BYE = ("Thanks, I will pass it on.", "That is helpful, thank you.", "Great, thanks very much.")
-EXEC_HI = ("Sure, {analyst_first}.", "Thanks for the question.", "Yes, good question.",
-           "So, {analyst_first}, let me take that one.", "Thanks, {analyst_first}.")
-CLOSING = ((("There are no further questions at this time.", "That concludes our question-and-answer session."),
-            ("I would now like to turn the call back to {ceo} for closing remarks.",
-             "I will hand the call back to {ceo} for any closing remarks.")),
-           (("Thank you all for joining us today.", "Thanks, everyone, for your time this morning."),
-            ("We appreciate your continued support and look forward to updating you next quarter.",
-             "We look forward to speaking with you again next quarter.")),
-           (("This concludes today's conference call.", "Ladies and gentlemen, this concludes today's call."),
-            ("Thank you for your participation, and you may now disconnect.", "You may now disconnect.")))
+_B = vocabulary()['boilerplate']   # each inner tuple: alternatives for one line
+(OPERATOR_OPEN, SAFE_HARBOR, CEO_OPEN, CEO_HANDOFF, CFO_OPEN, CFO_CLOSE, QA_OPEN, NEXT_Q, ANALYST_HI, ANALYST_BYE, EXEC_HI,
+ CLOSING) = (_B[k] for k in ('operator_open', 'safe_harbor', 'ceo_open', 'ceo_handoff', 'cfo_open', 'cfo_close', 'qa_open',
+                             'next_q', 'analyst_hi', 'analyst_bye', 'exec_hi', 'closing'))
+
 
 # %% ../nbs/04_sample.ipynb #93dbfde3
 @dataclass
@@ -940,3 +443,14 @@ def ground_truth(quarter, cfg: SampleConfig | None = None, firm_ids: Iterable | 
         for r in truth:
             if (r['transcript_id'], r['text']) not in seen: seen.add((r['transcript_id'], r['text'])); rows.append(r)
     return pa.Table.from_pylist(rows, schema=SAMPLE_TRUTH)
+
+# %% ../nbs/04_sample.ipynb #b4c2d9e2
+class SampleConnector(Connector):
+    "The built-in synthetic corpus: `generate_calls`, and the `ground_truth` it planted."
+    name = 'sample'
+    has_ground_truth = True
+    def __init__(self, cfg=None): self.cfg = _cfg(cfg)
+    def calls(self, quarter) -> Iterator[Call]: return generate_calls(quarter, self.cfg)
+    def count(self, quarter) -> int: return self.cfg.n_firms
+    def ground_truth(self, quarter) -> pa.Table: return ground_truth(quarter, self.cfg)
+

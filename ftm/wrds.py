@@ -407,6 +407,7 @@ def _is_disconnect(e: BaseException) -> bool:
 class WRDSConnector(Connector):
     "Capital IQ transcripts on WRDS (or any PostgreSQL with the WRDS tables), linked to CRSP PERMNOs."
     name = 'wrds'
+    links_crsp = True   # firms come with the CCM PERMNO link (cfg.keep_unlinked keeps the others too)
     def __init__(self, cfg=None, connect=None, ccm_table: str | None = None):
         self.cfg = WRDSConfig() if cfg is None else getattr(cfg, 'wrds', cfg)
         self.plan_sql = plan_sql(ccm_table or getattr(self.cfg, 'ccm_table', None) or CCM_TABLE)
