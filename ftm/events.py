@@ -531,13 +531,17 @@ def publish_events(lake, res: EventResults, kind: str = 'events') -> list:
     return out
 
 # %% ../nbs/32_events.ipynb #61ee96cc
+def _quarters(quarters) -> list[Quarter]:
+    "`quarters` as a list: a range or comma string (`ftm.quarters.quarter_range`) or an iterable of quarters."
+    return quarter_range(quarters) if isinstance(quarters, str) else [Quarter.parse(q) for q in quarters]
+
 def read_panels(lake, quarters) -> tuple[pd.DataFrame, dict]:
     "The published theme_exposure panels of `quarters` (one DataFrame) and theme names, from `lake`."
     import importlib, importlib.util
     from ftm.lake import Lake
     if importlib.util.find_spec('ftm.exposure'): importlib.import_module('ftm.exposure')   # registers theme_exposure
     lake = lake if isinstance(lake, Lake) else Lake(str(lake))
-    qs = quarter_range(quarters) if isinstance(quarters, str) else [Quarter.parse(q) for q in quarters]
+    qs = _quarters(quarters)
     missing = [str(q) for q in qs if lake.latest_run(q, 'theme_exposure') is None]
     if missing:
         raise EventsError(f"the lake {lake.uri} has no published theme_exposure for {', '.join(missing)}: run "
@@ -556,8 +560,8 @@ def read_panels(lake, quarters) -> tuple[pd.DataFrame, dict]:
 def events_for_quarters(lake, quarters, prices_path, cfg: EventsConfig | None = None) -> EventResults:
     "Event study of the calls of `quarters` (e.g. '2015Q2..2017Q4') in `lake`, with returns from `prices_path`."
     cfg = cfg or EventsConfig()
-    panel, names = read_panels(lake, quarters)
-    qs = quarter_range(quarters) if isinstance(quarters, str) else [Quarter.parse(q) for q in quarters]
+    qs = _quarters(quarters)
+    panel, names = read_panels(lake, qs)
     index = None
     if cfg.market == 'index':
         if not cfg.index_path: raise EventsError("market='index' needs index_path (a Parquet file of date, ret)")
