@@ -320,8 +320,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'ftm.executors': { 'ftm.executors.BatchFailed': ('executors.html#batchfailed', 'ftm/executors.py'),
                                'ftm.executors.LocalExecutor': ('executors.html#localexecutor', 'ftm/executors.py'),
                                'ftm.executors.LocalExecutor.run': ('executors.html#localexecutor.run', 'ftm/executors.py'),
-                               'ftm.executors.__getattr__': ('executors.html#__getattr__', 'ftm/executors.py'),
-                               'ftm.executors._default_stage': ('executors.html#_default_stage', 'ftm/executors.py'),
                                'ftm.executors._die_with_parent': ('executors.html#_die_with_parent', 'ftm/executors.py'),
                                'ftm.executors._exit_if_orphaned': ('executors.html#_exit_if_orphaned', 'ftm/executors.py'),
                                'ftm.executors._init_worker': ('executors.html#_init_worker', 'ftm/executors.py'),

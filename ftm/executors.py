@@ -123,21 +123,15 @@ def _run_in_worker(stage: Callable, spec):
     q = _REPORT
     return stage(spec, on_firms=(lambda n: q.put((spec.batch, n))) if q is not None else None, guard=_exit_if_orphaned)
 
-def _default_stage() -> Callable:
-    # Transitional: callers that do not hand in a stage get the map step, imported here, when a run starts, and never
-    # when this module is loaded. The pipeline should hand it in (`LocalExecutor(workers, stage=map_batch)`).
-    from ftm.mapstep import map_batch
-    return map_batch
-
 @dataclass
 class LocalExecutor:
     "Runs `stage` over batch specs in `workers` processes (0: one per usable CPU; 1: in this process)."
-    workers: int = 0
-    stage: Callable | None = None     # e.g. `ftm.mapstep.map_batch`; None: the map step (see `_default_stage`)
+    workers: int
+    stage: Callable                   # e.g. `ftm.mapstep.map_batch`, handed in by the pipeline
     def run(self, specs: list, progress: bool | None = None) -> list:
         """Run every batch; a failed batch does not stop the others (their work is checkpointed), then its error is raised.
         Progress is shown over firms (`ftm.progress.bar`: `None` a bar when watched, log lines otherwise; `False` nothing)."""
-        stage = self.stage or _default_stage()
+        stage = self.stage
         n = resolve_workers(self.workers, batches=len(specs))
         out, errors = [], []
         pb = bar(total=sum(len(s.firm_ids) for s in specs), desc='map', unit='firm', progress=progress)
@@ -174,13 +168,3 @@ class LocalExecutor:
                               + (_DIED if isinstance(e, BrokenProcessPool) else '')
                               + "; fix the cause and rerun with the same --run-id to resume") from e
         return sorted(out, key=lambda r: r.batch)
-
-# %% ../nbs/15_executors.ipynb #7c0d4e22
-_MOVED = ('BatchSpec', 'BatchResult', 'map_batch', 'map_state', 'chunk_key', 'chunks_of', 'CircuitOpen', 'Breaker')
-
-def __getattr__(name: str):
-    "Names of the map step asked for here (`from ftm.executors import BatchSpec`): found in `ftm.mapstep`."
-    if name in _MOVED:
-        import ftm.mapstep
-        return getattr(ftm.mapstep, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,8 @@ from .config import Config, ConfigError, drift
 from .lake import Lake, LakeError, new_run_id
 from .ingest import ensure_ingested
 from .connectors import connector_class, get_connector, run_props
-from .executors import LocalExecutor, BatchSpec, BatchFailed, plan_batches, resolve_workers, map_state
+from .executors import LocalExecutor, BatchFailed, plan_batches, resolve_workers
+from .mapstep import BatchSpec, map_state, map_batch
 
 # %% auto #0
 __all__ = ['RunResult', 'plan_map', 'check_resume', 'naming_outage_path', 'plan_quarter', 'map_specs', 'seal_map',
@@ -216,7 +217,7 @@ def make_executor(cfg: Config, detach: bool = False):
     if cfg.executor.kind == 'batch':
         from ftm.cloud.batch import BatchExecutor
         return BatchExecutor(cfg.batch, detach=detach)
-    return LocalExecutor(cfg.executor.workers)
+    return LocalExecutor(cfg.executor.workers, stage=map_batch)
 
 def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: bool | None = None) -> RunResult:
     """Ingest (if the quarter has no published transcripts from `cfg.source`), map, reduce, evaluate and publish.
