@@ -57,7 +57,7 @@ class Instance:
     on_demand_hr: float
     gpu: str | None = None      # the accelerator, None for CPU instances
     cpu: str = ''               # the host CPU: decides the CPU embedding precision (bf16 only where native)
-    cpu_precision: str = 'fp32'  # what ftm's precision='auto' picks on this CPU (nbs/10_embed: native bf16 only)
+    cpu_precision: str = 'fp32'  # what ftm's precision='auto' picks on this CPU (nbs/13_embed: native bf16 only)
 
 
 INSTANCES = {i.name: i for i in [
@@ -184,7 +184,7 @@ SOURCES = {
     'gpu_forward_per_s': (A, "NOT MEASURED HERE. MiniLM-L6 fp16 forward, sentences/s: sbert.net's pretrained-models "
                              "table gives all-MiniLM-L6-v2 14,200 sentences/s on a V100; T4 ~0.35x a V100 (65 vs 125 "
                              "fp16 tensor TFLOPS, 320 vs 900 GB/s), A10G ~0.8x, L4 ~0.7x. For scale, "
-                             "nbs/10_embed.ipynb measured 9,500-10,000/s on an H200 end to end, bound by tokenisation"),
+                             "nbs/13_embed.ipynb measured 9,500-10,000/s on an H200 end to end, bound by tokenisation"),
     'aws_vcpu_speed': (A, "one AWS vCPU (a hyperthread) runs as fast as one CPU of the 2-CPU KVM dev machines "
                           "(themselves cloud VMs); not measured on AWS. The largest unmeasured factor for CPU plans"),
     'instance_boot_s': (A, "Batch CE scale-up: EC2 launch of an ECS-optimised AMI + ECS agent registration, ~2-3 min"),
@@ -200,11 +200,11 @@ SOURCES = {
                          "typically 35-55% of on-demand in 2024-2025 price history as remembered by the author; AWS "
                          f"advertises 'up to 90% off' (aws.amazon.com/ec2/spot/pricing); {VERIFY} with "
                          "`aws ec2 describe-spot-price-history`"),
-    'llm_rps': (A, "NOT MEASURED HERE. vLLM serving Qwen3-8B bf16 (nbs/12_naming: the production namer) at ~32 in "
+    'llm_rps': (A, "NOT MEASURED HERE. vLLM serving Qwen3-8B bf16 (nbs/15_naming: the production namer) at ~32 in "
                    "flight, requests of ~400 prompt + ~60 reply tokens: decode is memory-bound (A10G 600 GB/s, "
                    "16 GB of weights: ~35 tok/s per stream, ~10x batched), prefill ~2-3k tok/s; L4 has half the "
                    "bandwidth (300 GB/s)"),
-    'llm_request_overhead': (A, "repair re-asks after an invalid reply (nbs/12_naming: up to 2 per request)"),
+    'llm_request_overhead': (A, "repair re-asks after an invalid reply (nbs/15_naming: up to 2 per request)"),
     'llm_latency_s': (A, "one request's latency under load: caps one job at concurrency / latency requests/s"),
     'vllm_cold_start_s': (A, "vLLM on ECS: image + 16 GB of weights pulled, loaded, CUDA graphs captured"),
     'lake_overhead_factor': (A, "sentiment tables, themes, Iceberg metadata and the staged copy of map parts, over "
@@ -624,7 +624,7 @@ def _measure_child(threads: int, data: str, quarter: str, n_calls: int, seed: in
     import numpy as np, pyarrow.parquet as pq, torch
     torch.set_num_threads(threads)
     from ftm.config import EmbedConfig, TextConfig, TopicsConfig
-    from ftm.connectors import get_connector
+    from ftm.sources.connectors import get_connector
     from ftm.embed import Embedder, EmbeddingCache, text_keys, token_lengths
     from ftm.text import prepare_calls
     from ftm.topics import combine, fit_firm, split_calls

@@ -69,7 +69,7 @@ def maec_end_to_end() -> str:
         topics ({e['topics_per_firm']:.1f} per firm, outlier share before reassignment {pct(e['outlier_share'])}) ->
         **{e['themes']} themes covering {pct(e['theme_coverage_topics'])} of topics**
         ({pct(e['theme_coverage_sentences'])} of sentences); {e['themes_5plus_firms']} themes span 5+ firms and
-        {e['themes_10plus_firms']} span 10+ (largest: {e['largest_theme_firms']} firms). `nbs/13_themes.ipynb`
+        {e['themes_10plus_firms']} span 10+ (largest: {e['largest_theme_firms']} firms). `nbs/17_themes.ipynb`
         compares methods: plain UMAP+HDBSCAN on the topic centroids gives 2–17 themes. NPMI {e['npmi']:.3f}
         (keywords shuffled across the quarter: {e['npmi_shuffled']:.3f}), diversity within firm
         {e['diversity_within_firm']:.3f}. Map step {e['map_wall_s']:.0f} s wall on 2 workers, reduce

@@ -12,7 +12,7 @@ import typer
 from .config import load_config, Config, ConfigError, redact
 from .errors import FtmError, BUG_HINT
 from .lake import Lake
-from .connectors import sources_help
+from .sources.connectors import sources_help
 
 # %% auto #0
 __all__ = ['app', 'lake_app', 'worker_app', 'batch_app', 'cloud_app', 'USER_ERRORS', 'EXIT_USER', 'EXIT_BUG', 'EXIT_FALLBACK',
@@ -37,7 +37,7 @@ def _fail(msg: str, code: int = 2):
     typer.secho(f"error: {redact(msg)}", fg='red', err=True)
     raise typer.Exit(code)
 
-# Errors a user fixes: the `FtmError` family (nbs/00a_errors), and a path that is missing or not readable.
+# Errors a user fixes: the `FtmError` family (nbs/01_errors), and a path that is missing or not readable.
 USER_ERRORS = (FtmError, FileNotFoundError, PermissionError)
 EXIT_USER, EXIT_BUG, EXIT_FALLBACK = 2, 1, 3
 
@@ -71,7 +71,7 @@ def _show(cfg: Config):
 ConfigOpt = typer.Option(None, '--config', help="TOML or YAML config file")
 LakeOpt = typer.Option(None, '--lake', help="lake root: a folder or s3://bucket/prefix [default: ./lake]")
 QuarterOpt = typer.Option(None, '--quarter', '-q', help="calendar quarter, e.g. 2016Q2")
-SourceOpt = typer.Option(None, '--source', help=sources_help())   # the list lives in ftm.connectors.SOURCES
+SourceOpt = typer.Option(None, '--source', help=sources_help())   # the list lives in ftm.sources.connectors.SOURCES
 
 # %% ../nbs/90_cli.ipynb #744b0628
 @app.command()
@@ -155,7 +155,7 @@ def prefetch(quarter: Optional[str] = QuarterOpt, source: Optional[str] = typer.
              fresh: bool = typer.Option(False, '--fresh', help="start over instead of continuing an unfinished prefetch"),
              quiet: bool = typer.Option(False, '--quiet', help="no config print-out or progress bar")):
     "Fetch a quarter from WRDS once (one MFA-approved machine) into the lake; later steps use `--source prefetch`."
-    from ftm.prefetch import prefetch_quarter
+    from ftm.sources.prefetch import prefetch_quarter
     cfg = _cfg(config, quarter=quarter, source=source, lake=lake, run_id=run_id)
     cfg.q
     if not quiet: _show(cfg)
@@ -227,7 +227,7 @@ def events(quarters: str = typer.Option(..., '--quarters', help="e.g. 2015Q2..20
            scorer: Optional[str] = typer.Option(None, '--scorer', help="whose tone: lm | finbert"),
            publish: bool = typer.Option(True, '--publish/--no-publish', help="write event_cars/regressions/sorts to the lake")):
     "Event study of published quarters: CARs, BHARs, regressions of CAR on tone and theme exposure, tone-tercile sorts."
-    from ftm.events import events_for_quarters, publish_events
+    from ftm.research.events import events_for_quarters, publish_events
     from ftm.quarters import quarter_range
     quarter_range(quarters)
     cfg = _cfg(config, lake=lake, **{'events.scorer': scorer})

@@ -1,7 +1,7 @@
 """The file connector on the real MAEC corpus, every quarter: one call per firm, the latest, as DuckDB counts it."""
 from pathlib import Path
 import duckdb, pytest
-from ftm.connectors import get_connector
+from ftm.sources.connectors import get_connector
 from ftm.quarters import quarter_range
 
 from shared_data import MAEC

@@ -311,7 +311,7 @@ def test_worker_dockerignore_lets_in_exactly_what_is_copied():
         assert files, s
         for f in files: assert not _ignored(f, pats), f"{f} is copied into the image but left out of the build context"
     for f in ['.git/HEAD', '.venv/bin/python', 'lake/ftm.db', 'lake-s3/x.parquet', 'runs/outputs/q.ipynb',
-              'tests/out/x.json', 'nbs/11_topics.ipynb', 'bench/quarter.py', 'infra/main.tf',
+              'tests/out/x.json', 'nbs/14_topics.ipynb', 'bench/quarter.py', 'infra/main.tf',
               'ftm/__pycache__/topics.cpython-311.pyc', 'containers/vllm/start.sh']:
         assert _ignored(f, pats), f"{f} would be sent to the worker build"
 

@@ -4,7 +4,7 @@ measured in bench/, not asserted here).
 Tone here is random (the real tone comes from `ftm run`): these tests check the mechanics, not a finding."""
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
-from ftm.events import EventsConfig, load_prices, run_events
+from ftm.research.events import EventsConfig, load_prices, run_events
 from ftm.quarters import Quarter
 
 from shared_data import MAEC, PRICES

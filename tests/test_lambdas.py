@@ -13,7 +13,7 @@ import sfn_moto as S
 from conftest import free_port
 from ftm.cloud import lambdas as L
 from ftm.config import load_config
-from ftm.connectors import SourceError
+from ftm.sources.connectors import SourceError
 from ftm.lake import Lake
 
 pytestmark = pytest.mark.timeout(600)
@@ -53,7 +53,7 @@ def env_for(name: str) -> dict:
 
 
 def prefetch(env: dict):
-    from ftm.prefetch import prefetch_quarter
+    from ftm.sources.prefetch import prefetch_quarter
     cfg = load_config(env={k: v for k, v in env.items() if k != 'FTM_SOURCE'}, quarter=Q, source='sample')
     return prefetch_quarter(cfg, progress=False)
 

@@ -1,6 +1,6 @@
 """`ftm run` killed with SIGKILL mid-map and resumed with the same run id publishes exactly what an
 uninterrupted run publishes (and topics are deterministic across processes). The kill point is fixed, not raced:
-the map step's test hook (`FTMTEST_CRASH_AFTER_CHUNKS`, nbs/15a_mapstep) kills the process right after its k-th
+the map step's test hook (`FTMTEST_CRASH_AFTER_CHUNKS`, nbs/16_mapstep) kills the process right after its k-th
 chunk checkpoint."""
 import os, signal, subprocess, sys
 from pathlib import Path

@@ -4,10 +4,10 @@ import zlib
 from pathlib import Path
 import numpy as np, pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq, pytest
 from ftm.config import load_config
-from ftm.connectors import get_connector
+from ftm.sources.connectors import get_connector
 from ftm.text import prepare_calls
-from ftm.sentiment import get_scorer
-from ftm.exposure import score_transcripts, theme_exposure
+from ftm.research.sentiment import get_scorer
+from ftm.research.exposure import score_transcripts, theme_exposure
 from ftm.lake import schema
 
 from shared_data import MAEC

@@ -4,7 +4,7 @@ import ast, subprocess, sys
 from pathlib import Path
 import pytest
 import ftm
-from ftm.connectors import SOURCES, Connector, SourceError, connector_class, get_connector, sources_help
+from ftm.sources.connectors import SOURCES, Connector, SourceError, connector_class, get_connector, sources_help
 
 ROOT = Path(ftm.__file__).parent
 
@@ -42,19 +42,19 @@ def _cycles(graph) -> list[list[str]]:
 
 def test_no_module_level_import_cycle():
     g = _module_graph()
-    assert 'ftm.connectors' in g and 'ftm.sample' in g and len(g) > 20
+    assert 'ftm.sources.connectors' in g and 'ftm.sources.sample' in g and len(g) > 20
     assert _cycles(g) == []
     assert _cycles({'a': {'b'}, 'b': {'a'}}) == [['a', 'b', 'a']]   # the check sees a cycle when there is one
 
 def test_sources_import_down_only():
     g = _module_graph()
-    assert g['ftm.connectors'].isdisjoint({'ftm.sample', 'ftm.wrds', 'ftm.prefetch', 'ftm.ingest'})   # the interface imports no source
-    for src in ('ftm.sample', 'ftm.wrds', 'ftm.prefetch'):
+    assert g['ftm.sources.connectors'].isdisjoint({'ftm.sources.sample', 'ftm.sources.wrds', 'ftm.sources.prefetch', 'ftm.ingest'})   # the interface imports no source
+    for src in ('ftm.sources.sample', 'ftm.sources.wrds', 'ftm.sources.prefetch'):
         assert 'ftm.ingest' not in g[src] and 'ftm.pipeline' not in g[src], src
 
 def test_interface_alone_loads_no_connector():
-    code = ("import sys, ftm.connectors as c; c.sources_help(); "
-            "print(sorted(m for m in ('ftm.sample', 'ftm.wrds', 'ftm.prefetch', 'ftm.ingest') if m in sys.modules))")
+    code = ("import sys, ftm.sources.connectors as c; c.sources_help(); "
+            "print(sorted(m for m in ('ftm.sources.sample', 'ftm.sources.wrds', 'ftm.sources.prefetch', 'ftm.ingest') if m in sys.modules))")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == '[]'
 
@@ -76,7 +76,7 @@ def test_capabilities_not_names():
     assert "source in (" not in src and "source == 'sample'" not in src
 
 def test_sample_words_are_package_data(monkeypatch):
-    import ftm.sample as s
+    import ftm.sources.sample as s
     assert (ROOT/'data'/'sample.yaml').is_file() and s.vocabulary() is s.vocabulary()     # read once
     assert s.THEMES[0].key == 'pricing_power' and isinstance(s.THEMES[0].statements, tuple)
     assert len(s.SECTORS) == 11 and s.SECTORS[0].categories[0][0] == 'data observability platform'

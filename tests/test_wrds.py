@@ -16,13 +16,13 @@ pytestmark = [pytest.mark.skipif(wf.maec_path() is None, reason='MAEC data (../s
               pytest.mark.timeout(120)]
 
 from ftm.config import load_config
-from ftm.connectors import SourceError, get_connector
+from ftm.sources.connectors import SourceError, get_connector
 from ftm.ingest import ensure_ingested, ingest_quarter
 from ftm.lake import Lake
-from ftm import wrds as fw
-from ftm.wrds import (COMPONENTS_SQL, PLAN_SQL, CredentialsError, WRDSConnector, WRDSError, connect,
+from ftm.sources import wrds as fw
+from ftm.sources.wrds import (COMPONENTS_SQL, PLAN_SQL, CredentialsError, WRDSConnector, WRDSError, connect,
                       resolve_credentials)
-from ftm.prefetch import PrefetchConnector, prefetch_quarter, unfinished_prefetch
+from ftm.sources.prefetch import PrefetchConnector, prefetch_quarter, unfinished_prefetch
 
 GROUP = 20
 N = 61            # firms with a call in 2016Q2 and a PERMNO: 50 regular + 11 edge cases (tests/wrds_fixture.py)
@@ -170,7 +170,7 @@ def test_missing_call_time_stays_null(server, q2, tmp_path):
     res = ingest_quarter(make_cfg(server, tmp_path), progress=False)
     firms = Lake(make_cfg(server, tmp_path).lake).read('firms', wf.QUARTER).to_pandas().set_index('firm_id')
     assert pd.isna(firms.loc[fid, 'call_time']) and firms['call_time'].notna().sum() == N - 1
-    from ftm.events import event_day0
+    from ftm.research.events import event_day0
     cal = pd.bdate_range('2016-05-02', '2016-05-31')
     assert cal[event_day0([D(2016, 5, 12)], [None], cal)[0]] == pd.Timestamp('2016-05-12')   # dated by its call date
 

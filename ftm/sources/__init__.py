@@ -1,0 +1,1 @@
+"""Where calls come from: the connector interface and its registry (connectors), and the sources (sample, files, wrds, prefetch)."""
