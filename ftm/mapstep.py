@@ -13,7 +13,8 @@ from .lake.schema import empty, validate
 from .lake import Lake
 
 # %% auto #0
-__all__ = ['CRASH_VAR', 'chunk_key', 'chunks_of', 'CircuitOpen', 'Breaker', 'BatchSpec', 'BatchResult', 'map_batch', 'map_state']
+__all__ = ['CRASH_VAR', 'chunk_key', 'chunks_of', 'CircuitOpen', 'Breaker', 'BatchSpec', 'BatchResult', 'naming_outage_path',
+           'map_batch', 'map_state']
 
 # %% ../nbs/16_mapstep.ipynb #9a1c0e04
 def chunk_key(batch: int, chunk: int) -> str:
@@ -97,6 +98,10 @@ def _name_topics(topics: pa.Table, firms: dict, namer) -> pa.Table:
 
 _STATS = ('embed_s', 'topics_s', 'naming_s', 'sentences', 'embedded', 'cache_hits')
 
+def naming_outage_path(lake, q: str, map_run: str) -> str:
+    "Where the namers of run `map_run` (its map batches and its reduce) keep the run's shared LLM outage state."
+    return f"{lake.staging_dir(q, map_run)}/naming_outage.json"
+
 def map_batch(spec: BatchSpec, progress: bool | None = False, log=None, on_firms=None, guard=None) -> BatchResult:
     """Run one batch of the map step into the (unpublished) run `spec.run_id`; safe to call again after a crash.
     `log`, if given, is called with a dict after each chunk (the Batch worker prints them as JSON lines);
@@ -130,7 +135,7 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None, on_firms
     cache = EmbeddingCache(lake.cache_uri('embeddings'), embedder.vectors_id, filesystem=lake.fs, scope=q) if cfg.embed.cache else None
     # silent (it runs in a worker); one outage budget for the whole run, shared by all its batches
     namer = get_namer(cfg.naming, cache_uri=lake.cache_uri('naming'), filesystem=lake.fs, progress=False,
-                      outage_path=f"{lake.staging_dir(q, spec.run_id)}/naming_outage.json")
+                      outage_path=naming_outage_path(lake, q, spec.run_id))
     breaker = Breaker(ex.breaker_consecutive, ex.breaker_rate, ex.breaker_min_firms)
     total = dict.fromkeys(_STATS, 0)
     for c, ids in todo:

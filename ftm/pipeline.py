@@ -13,11 +13,11 @@ from .lake import Lake, LakeError, new_run_id
 from .ingest import ensure_ingested
 from .sources.connectors import connector_class, get_connector, run_props
 from .executors import LocalExecutor, BatchFailed, plan_batches, resolve_workers
-from .mapstep import BatchSpec, map_state, map_batch
+from .mapstep import BatchSpec, map_state, map_batch, naming_outage_path
 
 # %% auto #0
-__all__ = ['RunResult', 'plan_map', 'check_resume', 'naming_outage_path', 'plan_quarter', 'map_specs', 'seal_map',
-           'sentiment_tables', 'reduce_and_publish', 'naming_fallbacks', 'make_executor', 'run_quarter']
+__all__ = ['RunResult', 'plan_map', 'check_resume', 'plan_quarter', 'map_specs', 'seal_map', 'sentiment_tables',
+           'reduce_and_publish', 'naming_fallbacks', 'make_executor', 'run_quarter']
 
 # %% ../nbs/80_pipeline.ipynb #4c772a14
 @dataclass
@@ -97,10 +97,6 @@ def check_resume(cfg: Config, lake: Lake, q: str, map_run: str) -> None:
         raise ConfigError(f"run {map_run} of {q} was started with other settings, and resuming it now would mix them:\n  "
                           + '\n  '.join(changed) + f"\nresume it with the settings it began with (the config file, FTM_* "
                           "variables and flags of its first start), or start a new run (a new --run-id)")
-
-def naming_outage_path(lake: Lake, q: str, map_run: str) -> str:
-    "Where the namers of run `map_run` (map workers and reduce) keep its shared LLM outage state."
-    return f"{lake.staging_dir(q, map_run)}/naming_outage.json"
 
 def plan_quarter(cfg: Config, lake: Lake, map_run: str, progress: bool | None = None) -> dict:
     """Ingest the quarter if it has no usable transcripts, then plan the map run `map_run`; returns its manifest.

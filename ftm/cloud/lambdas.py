@@ -148,7 +148,7 @@ def failure_line(error) -> str:
 
 def _worker_causes(lake: Lake, q: str, run_id: str, limit: int = 3) -> list[str]:
     "The causes the Batch workers stored with the map run (`error-bNNNN`, `error-reduce`), if any."
-    try: ck = lake.start_run(q, run_id=run_id, kind='map', resume=True).checkpoints() if lake.exists(f"{lake.staging_dir(q, run_id)}/run.json") else {}
+    try: ck = lake.start_run(q, run_id=run_id, kind='map', resume=True).checkpoints() if lake.staged_run(q, run_id) is not None else {}
     except Exception: return []
     return [f"{k.removeprefix('error-')}: {v.get('cause')}" for k, v in sorted(ck.items()) if k.startswith('error-')][:limit]
 
