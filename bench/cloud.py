@@ -233,7 +233,7 @@ SOURCES = {
                          "are vCPU quotas, often 64 or less on a new account"),
     'cpu_max_vcpus': (C, f"{INFRA} cpu_max_vcpus"),
     'map_job_vcpus': (C, f"{INFRA} map_vcpus: `ftm worker map` is one process; torch takes the container's CPU "
-                         "quota (ftm.embed.available_cpus)"),
+                         "quota (ftm.config.usable_cpus)"),
     'map_job_mem_gib': (C, f"{INFRA} map_memory_mib = 15000; the measured worker peak is 1.8 GiB"),
     'reduce_job_vcpus': (C, f"{INFRA} reduce_vcpus"),
     'reduce_job_mem_gib': (C, f"{INFRA} reduce_memory_mib = 30000"),

@@ -320,7 +320,8 @@ def machine() -> dict:
     cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines()
                 if l.startswith('model name')), platform.processor())
     try:
-        from ftm.embed import cpu_has_bf16, available_cpus
+        from ftm.embed import cpu_has_bf16
+        from ftm.config import usable_cpus as available_cpus
         bf16, cpus = cpu_has_bf16(), available_cpus()
     except Exception: bf16, cpus = None, os.cpu_count()
     return dict(cpu=cpu, cpus=cpus, mem_gb=round(psutil.virtual_memory().total / 2**30, 1), bf16=bf16,

@@ -17,8 +17,8 @@ from .errors import FtmError, InputError
 # %% auto #0
 __all__ = ['RUN_SUFFIXES', 'RUN_ID_MAX', 'RESUMABLE', 'SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig',
            'ThemesConfig', 'ExecutorConfig', 'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig',
-           'AthenaConfig', 'BatchConfig', 'CloudConfig', 'LineageConfig', 'check_run_id', 'Config', 'ConfigError',
-           'redact', 'read_config_file', 'env_layer', 'load_config', 'drift', 'shared_data']
+           'AthenaConfig', 'BatchConfig', 'CloudConfig', 'LineageConfig', 'check_run_id', 'Config', 'usable_cpus',
+           'ConfigError', 'redact', 'read_config_file', 'env_layer', 'load_config', 'drift', 'shared_data']
 
 # %% ../nbs/03_config.ipynb #40878e98
 class _Section(BaseModel):
@@ -310,6 +310,16 @@ def _redact_all(d):
     if isinstance(d, list): return [_redact_all(v) for v in d]
     return redact(d) if isinstance(d, str) else d
 
+
+# %% ../nbs/03_config.ipynb #c9a1f3e2
+def usable_cpus() -> int:
+    "CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (containers, AWS Batch)."
+    import contextlib
+    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = Path('/sys/fs/cgroup/cpu.max').read_text().split()[:2]
+        if quota != 'max': n = min(n, max(1, int(int(quota) // int(period))))
+    return n
 
 # %% ../nbs/03_config.ipynb #228acd48
 class ConfigError(FtmError, ValueError): "A configuration value is missing or invalid."

@@ -9,12 +9,12 @@ import contextlib, functools, hashlib, os, re, time, uuid
 from pathlib import Path
 import numpy as np, pyarrow as pa, pyarrow.parquet as pq, pyarrow.fs as pafs
 from .progress import bar
-from .config import EmbedConfig
+from .config import EmbedConfig, usable_cpus
 
 # %% auto #0
 __all__ = ['MINILM', 'KEY', 'ROW_GROUP', 'EmbedError', 'model_id', 'model_source', 'cpu_has_bf16', 'resolve_device',
-           'resolve_precision', 'available_cpus', 'load_model', 'token_lengths', 'length_batches', 'Embedder',
-           'cache_schema', 'text_keys', 'EmbeddingCache', 'group_context', 'embed_texts']
+           'resolve_precision', 'load_model', 'token_lengths', 'length_batches', 'Embedder', 'cache_schema',
+           'text_keys', 'EmbeddingCache', 'group_context', 'embed_texts']
 
 # %% ../nbs/13_embed.ipynb #16a05d34
 from .errors import FtmError
@@ -66,13 +66,7 @@ def resolve_precision(precision: str, device: str) -> str:
     if cuda: return 'fp16'   # as fast as bf16 on a GPU, and 3 more mantissa bits
     return 'bf16' if device == 'cpu' and cpu_has_bf16() else 'fp32'
 
-def available_cpus() -> int:
-    "CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (containers, AWS Batch)."
-    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    with contextlib.suppress(OSError, ValueError):
-        quota, period = Path('/sys/fs/cgroup/cpu.max').read_text().split()[:2]
-        if quota != 'max': n = min(n, max(1, int(int(quota) // int(period))))
-    return n
+
 
 # %% ../nbs/13_embed.ipynb #8cce9adb
 @functools.lru_cache(maxsize=2)
@@ -136,7 +130,7 @@ class Embedder:
         if self._model is None:
             if self.device == 'cpu':
                 import torch
-                n = self.threads or min(torch.get_num_threads(), available_cpus())
+                n = self.threads or min(torch.get_num_threads(), usable_cpus())
                 if n != torch.get_num_threads(): torch.set_num_threads(n)
             self._model = load_model(self.cfg.model, self.device)
         return self._model

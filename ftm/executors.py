@@ -12,16 +12,13 @@ from typing import Callable
 import numpy as np
 from .progress import bar
 from .errors import FtmError
+from .config import usable_cpus
 
 # %% auto #0
-__all__ = ['THREAD_VARS', 'usable_cpus', 'plan_batches', 'resolve_workers', 'threads_per_worker', 'BatchFailed', 'worker_env',
-           'thread_pools', 'LocalExecutor']
+__all__ = ['THREAD_VARS', 'plan_batches', 'resolve_workers', 'threads_per_worker', 'BatchFailed', 'worker_env', 'thread_pools',
+           'LocalExecutor']
 
 # %% ../nbs/19_executors.ipynb #cb8f7743
-def usable_cpus() -> int:
-    "The CPUs this process may run on: its affinity where the system has one, else the machine's CPU count."
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-
 def _weighted_cuts(w: np.ndarray, n: int) -> np.ndarray:
     "Cut points that split weights `w` into `n` contiguous runs of near-equal total (each cut at the nearer side)."
     cum = np.cumsum(w)
