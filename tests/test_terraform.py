@@ -841,7 +841,7 @@ def test_plan_cpu_map_and_sse_s3(stack):
                 'module.athena.module.bucket.aws_s3_bucket_server_side_encryption_configuration.this']:
         [rule] = changes[sse]['after']['rule']
         assert rule['apply_server_side_encryption_by_default'][0]['sse_algorithm'] == 'AES256', sse
-    job = json.loads(changes['module.batch.aws_iam_role_policy.job']['after']['policy'])
+    job = json.loads(changes['module.batch.module.job_role.aws_iam_role_policy.this']['after']['policy'])
     assert 'UseLakeKey' not in {st['Sid'] for st in job['Statement']}
     query = json.loads(changes['module.athena.aws_iam_policy.query[0]']['after']['policy'])
     assert not {'DecryptLake', 'UseResultsKey'} & {st['Sid'] for st in query['Statement']}
@@ -855,11 +855,17 @@ def test_plan_cpu_map_and_sse_s3(stack):
         assert fn['environment'][0]['variables']['FTM_CLOUD__LLM_MAX_TASKS'] == '6', name
 
 
-# What moved into modules/ecs_instance_role, (old address, new address): the moved blocks of modules/batch and
-# modules/ecs_vllm carry state written before.
+# What moved into the shared role modules, (old address, new address): infra/moved.tf carries state written before
+# the ECS instance roles moved into modules/ecs_instance_role and the task, job, Lambda and state machine roles into
+# modules/service_role (the ECS execution roles through modules/ecs_execution_role).
 _MOVED = [(f'module.{m}.{t}.instance', f'module.{m}.module.instance_role.{t}.this')
-          for m in ('batch', 'ecs_vllm') for t in ('aws_iam_role', 'aws_iam_role_policy_attachment', 'aws_iam_instance_profile')]
-
+          for m in ('batch', 'ecs_vllm') for t in ('aws_iam_role', 'aws_iam_role_policy_attachment', 'aws_iam_instance_profile')] + [
+    (f'module.{m}.{t}.{old}', f'module.{m}.{new}.{t}.this')
+    for m, old, new in [('batch', 'execution', 'module.execution_role.module.role'), ('batch', 'job', 'module.job_role'),
+                        ('ecs_vllm', 'execution', 'module.execution_role.module.role'), ('ecs_vllm', 'task', 'module.task_role'),
+                        ('lambdas', 'lake', 'module.lake_role'), ('lambdas', 'health', 'module.health_role'),
+                        ('step_functions', 'this', 'module.role')]
+    for t in ('aws_iam_role', 'aws_iam_role_policy')]
 
 def test_state_from_before_the_shared_modules_is_moved_not_replaced(stack):
     """A deployment applied before the ECS instance roles moved into modules/ecs_instance_role holds them at the old
@@ -1017,12 +1023,12 @@ def _module_calls(path: Path) -> dict:
 def test_hcl_shared_iam_modules():
     """The lake's statements are written once (modules/lake_access) for the Batch job role (with Glue writes) and the
     Lambda lake role (reads); the ECS container instance role once (modules/ecs_instance_role) for the Batch and
-    vLLM instances; every moved block leaves an address no resource of its module still declares."""
+    vLLM instances; the moved blocks (infra/moved.tf) leave addresses no resource still declares."""
     mods = INFRA/'modules'
     batch, lam = _module_calls(mods/'batch'/'iam.tf')['lake_access'], _module_calls(mods/'lambdas'/'iam.tf')['lake_access']
     assert _unq(batch['source']) == _unq(lam['source']) == '../lake_access'
     assert batch['glue_write'] is True and lam['glue_write'] is False
-    assert _resources(mods/'batch'/'iam.tf')[('aws_iam_role_policy', 'job')]['policy'] == '${module.lake_access.json}'
+    assert _module_calls(mods/'batch'/'iam.tf')['job_role']['policy'] == '${module.lake_access.json}'
     [doc] = [b for block in _load(mods/'lambdas'/'iam.tf')['data'] for t, named in block.items()
              for n, b in named.items() if _unq(t) == 'aws_iam_policy_document' and _unq(n) == 'lake']
     assert '${module.lake_access.json}' in doc['source_policy_documents']
@@ -1031,13 +1037,13 @@ def test_hcl_shared_iam_modules():
     for module in ('batch', 'ecs_vllm'):
         call = _module_calls(mods/module/'iam.tf')['instance_role']
         assert _unq(call['source']) == '../ecs_instance_role' and call['policy_arn'] == '${var.instance_role_policy_arn}'
-        declared = {f'{t}.{n}' for f in (mods/module).glob('*.tf') for t, n in _resources(f)}
-        addr = lambda v: _unq(v).removeprefix('${').removesuffix('}')   # python-hcl2 reads a bare address as ${...}
-        moved = [(addr(m['from']), addr(m['to'])) for f in (mods/module).glob('*.tf') for m in _load(f).get('moved', [])]
-        assert {f for f, _ in moved} == {'aws_iam_role.instance', 'aws_iam_role_policy_attachment.instance',
-                                         'aws_iam_instance_profile.instance'}, (module, moved)
-        for frm, to in moved:
-            assert frm not in declared and to.startswith('module.instance_role.'), (module, frm, to)
+    addr = lambda v: _unq(v).removeprefix('${').removesuffix('}')   # python-hcl2 reads a bare address as ${...}
+    moved = [(addr(m['from']), addr(m['to'])) for m in _load(INFRA/'moved.tf')['moved']]
+    assert moved == _MOVED
+    for module in ('batch', 'ecs_vllm', 'lambdas', 'step_functions'):   # the old addresses: no resource declares them
+        declared = {f'module.{module}.{t}.{n}' for f in (mods/module).glob('*.tf') for t, n in _resources(f)}
+        assert not declared & {f for f, _ in moved}, module
+        assert not [m for f in (mods/module).glob('*.tf') for m in _load(f).get('moved', [])], module
     role = _resources(mods/'ecs_instance_role'/'main.tf')
     assert _unq(role[('aws_iam_role_policy_attachment', 'this')]['policy_arn']).endswith(
         ':iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")}')

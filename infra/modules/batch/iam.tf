@@ -8,19 +8,13 @@
 # No Spot Fleet role: SPOT_PRICE_CAPACITY_OPTIMIZED (like SPOT_CAPACITY_OPTIMIZED) launches Spot instances through
 # EC2 Fleet with Batch's own permissions; spotIamFleetRole is required only for the BEST_FIT strategy (or none given).
 
-data "aws_iam_policy_document" "assume" {
-  for_each = {
-    service   = "batch.amazonaws.com"
-    execution = "ecs-tasks.amazonaws.com"
-    job       = "ecs-tasks.amazonaws.com"
-  }
-
+data "aws_iam_policy_document" "assume_service" {
   statement {
     actions = ["sts:AssumeRole"]
 
     principals {
       type        = "Service"
-      identifiers = [each.value]
+      identifiers = ["batch.amazonaws.com"]
     }
   }
 }
@@ -29,7 +23,7 @@ data "aws_iam_policy_document" "assume" {
 resource "aws_iam_role" "service" {
   name               = "${var.name_prefix}-batch-service"
   description        = "ftm: AWS Batch manages the ${var.name_prefix} compute environments"
-  assume_role_policy = data.aws_iam_policy_document.assume["service"].json
+  assume_role_policy = data.aws_iam_policy_document.assume_service.json
   tags               = local.tags
 }
 
@@ -48,65 +42,22 @@ module "instance_role" {
   tags        = local.tags
 }
 
-# State written before the role moved into the module: moved, not replaced.
-moved {
-  from = aws_iam_role.instance
-  to   = module.instance_role.aws_iam_role.this
-}
-
-moved {
-  from = aws_iam_role_policy_attachment.instance
-  to   = module.instance_role.aws_iam_role_policy_attachment.this
-}
-
-moved {
-  from = aws_iam_instance_profile.instance
-  to   = module.instance_role.aws_iam_instance_profile.this
-}
-
 # --- execution role: image pull, logs, the LLM key -------------------------------------------------------------
-data "aws_iam_policy_document" "execution" {
-  statement {
-    sid       = "EcrLogin"
-    actions   = ["ecr:GetAuthorizationToken"] # account-wide by nature: it has no resource to scope to
-    resources = ["*"]
-  }
+module "execution_role" {
+  source = "../ecs_execution_role"
 
-  statement {
-    sid       = "PullWorkerImage"
-    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
-    resources = [var.worker_repository_arn]
-  }
-
-  statement {
-    sid       = "WriteJobLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.jobs.arn}:*"]
-  }
-
+  name           = "${var.name_prefix}-batch-execution"
+  description    = "ftm: ECS pulls the worker image, writes logs and reads the LLM key for ${var.name_prefix} Batch jobs"
+  policy_name    = "ftm-batch-execution"
+  repository_arn = var.worker_repository_arn
+  log_group_arn  = aws_cloudwatch_log_group.jobs.arn
+  pull_sid       = "PullWorkerImage"
+  logs_sid       = "WriteJobLogs"
   # ECS reads the secret for the job (job definition `secrets`) and hands the value to the container as
   # LLM_API_KEY: the execution role needs the read, the job role does not.
-  dynamic "statement" {
-    for_each = var.llm_api_key_secret_arn == null ? [] : [1]
-    content {
-      sid       = "ReadLlmApiKey"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [var.llm_api_key_secret_arn]
-    }
-  }
-}
-
-resource "aws_iam_role" "execution" {
-  name               = "${var.name_prefix}-batch-execution"
-  description        = "ftm: ECS pulls the worker image, writes logs and reads the LLM key for ${var.name_prefix} Batch jobs"
-  assume_role_policy = data.aws_iam_policy_document.assume["execution"].json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy" "execution" {
-  name   = "ftm-batch-execution"
-  role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution.json
+  secret_arns = compact([var.llm_api_key_secret_arn])
+  secrets_sid = "ReadLlmApiKey"
+  tags        = local.tags
 }
 
 # --- job role: what `ftm worker map|reduce` may touch ----------------------------------------------------------
@@ -123,15 +74,13 @@ module "lake_access" {
   glue_write        = true
 }
 
-resource "aws_iam_role" "job" {
-  name               = "${var.name_prefix}-batch-job"
-  description        = "ftm: what ftm worker map/reduce may touch (lake prefix, Glue database ${var.glue_database})"
-  assume_role_policy = data.aws_iam_policy_document.assume["job"].json
-  tags               = local.tags
-}
+module "job_role" {
+  source = "../service_role"
 
-resource "aws_iam_role_policy" "job" {
-  name   = "ftm-batch-job"
-  role   = aws_iam_role.job.id
-  policy = module.lake_access.json
+  name        = "${var.name_prefix}-batch-job"
+  description = "ftm: what ftm worker map/reduce may touch (lake prefix, Glue database ${var.glue_database})"
+  service     = "ecs-tasks.amazonaws.com"
+  policy_name = "ftm-batch-job"
+  policy      = module.lake_access.json
+  tags        = local.tags
 }

@@ -66,8 +66,8 @@ locals {
     map = merge({
       image                = local.image
       command              = local.map_command
-      jobRoleArn           = aws_iam_role.job.arn
-      executionRoleArn     = aws_iam_role.execution.arn
+      jobRoleArn           = module.job_role.arn
+      executionRoleArn     = module.execution_role.arn
       resourceRequirements = local.map_resources
       environment          = [for k in sort(keys(merge(local.map_environment, local.shared_environment))) : { name = k, value = merge(local.map_environment, local.shared_environment)[k] }]
       logConfiguration     = local.log_configuration
@@ -75,8 +75,8 @@ locals {
     reduce = merge({
       image                = local.image
       command              = local.reduce_command
-      jobRoleArn           = aws_iam_role.job.arn
-      executionRoleArn     = aws_iam_role.execution.arn
+      jobRoleArn           = module.job_role.arn
+      executionRoleArn     = module.execution_role.arn
       resourceRequirements = local.reduce_resources
       environment          = [for k in sort(keys(merge(local.reduce_environment, local.shared_environment))) : { name = k, value = merge(local.reduce_environment, local.shared_environment)[k] }]
       logConfiguration     = local.log_configuration

@@ -55,12 +55,12 @@ output "compute_environment_arns" {
 
 output "job_role_arn" {
   description = "Role of the jobs' own code (lake prefix, Glue database)."
-  value       = aws_iam_role.job.arn
+  value       = module.job_role.arn
 }
 
 output "execution_role_arn" {
   description = "Role ECS uses for the jobs (image pull, logs, LLM key secret)."
-  value       = aws_iam_role.execution.arn
+  value       = module.execution_role.arn
 }
 
 output "instance_role_arn" {

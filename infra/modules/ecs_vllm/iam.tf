@@ -3,21 +3,6 @@
 #   execution role  ECS on behalf of the task: pull the vLLM image, write its log stream
 #   task role       vLLM's container (start.sh's s5cmd): read the model's S3 folder, nothing else
 
-data "aws_iam_policy_document" "assume" {
-  for_each = {
-    ecs = "ecs-tasks.amazonaws.com"
-  }
-
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = [each.value]
-    }
-  }
-}
-
 # --- ECS container instance role (modules/ecs_instance_role, as the Batch instances') ----------------------------
 module "instance_role" {
   source = "../ecs_instance_role"
@@ -28,54 +13,17 @@ module "instance_role" {
   tags        = local.tags
 }
 
-# State written before the role moved into the module: moved, not replaced.
-moved {
-  from = aws_iam_role.instance
-  to   = module.instance_role.aws_iam_role.this
-}
-
-moved {
-  from = aws_iam_role_policy_attachment.instance
-  to   = module.instance_role.aws_iam_role_policy_attachment.this
-}
-
-moved {
-  from = aws_iam_instance_profile.instance
-  to   = module.instance_role.aws_iam_instance_profile.this
-}
-
 # --- execution role: image pull, logs --------------------------------------------------------------------------
-data "aws_iam_policy_document" "execution" {
-  statement {
-    sid       = "EcrLogin"
-    actions   = ["ecr:GetAuthorizationToken"] # account-wide by nature: it has no resource to scope to
-    resources = ["*"]
-  }
+module "execution_role" {
+  source = "../ecs_execution_role"
 
-  statement {
-    sid       = "PullVllmImage"
-    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
-    resources = [var.repository_arn]
-  }
-
-  statement {
-    sid       = "WriteLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.vllm.arn}:*"]
-  }
-}
-
-resource "aws_iam_role" "execution" {
-  name               = "${local.name}-execution"
-  description        = "ftm: ECS pulls the vLLM image and writes its logs"
-  assume_role_policy = data.aws_iam_policy_document.assume["ecs"].json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy" "execution" {
-  name   = "ftm-vllm-execution"
-  role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution.json
+  name           = "${local.name}-execution"
+  description    = "ftm: ECS pulls the vLLM image and writes its logs"
+  policy_name    = "ftm-vllm-execution"
+  repository_arn = var.repository_arn
+  log_group_arn  = aws_cloudwatch_log_group.vllm.arn
+  pull_sid       = "PullVllmImage"
+  tags           = local.tags
 }
 
 # --- task role: read the model ---------------------------------------------------------------------------------
@@ -115,15 +63,13 @@ data "aws_iam_policy_document" "task" {
   }
 }
 
-resource "aws_iam_role" "task" {
-  name               = "${local.name}-task"
-  description        = "ftm: the vLLM container reads the model from ${var.model_s3_uri}"
-  assume_role_policy = data.aws_iam_policy_document.assume["ecs"].json
-  tags               = local.tags
-}
+module "task_role" {
+  source = "../service_role"
 
-resource "aws_iam_role_policy" "task" {
-  name   = "ftm-vllm-task"
-  role   = aws_iam_role.task.id
-  policy = data.aws_iam_policy_document.task.json
+  name        = "${local.name}-task"
+  description = "ftm: the vLLM container reads the model from ${var.model_s3_uri}"
+  service     = "ecs-tasks.amazonaws.com"
+  policy_name = "ftm-vllm-task"
+  policy      = data.aws_iam_policy_document.task.json
+  tags        = local.tags
 }

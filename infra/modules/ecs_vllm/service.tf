@@ -93,8 +93,8 @@ resource "aws_ecs_task_definition" "vllm" {
   network_mode       = "bridge"
   cpu                = var.task_cpu
   memory             = var.task_memory_mib
-  execution_role_arn = aws_iam_role.execution.arn
-  task_role_arn      = aws_iam_role.task.arn
+  execution_role_arn = module.execution_role.arn
+  task_role_arn      = module.task_role.arn
 
   container_definitions = jsonencode([local.container])
 

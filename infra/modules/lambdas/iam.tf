@@ -4,23 +4,6 @@
 #           writes (the Batch reduce job publishes), no Batch or ECS calls (the state machine makes those)
 #   health  llm_health: its logs and its network interfaces in the VPC; nothing of the lake
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 locals {
   log_group_arns = { for k, g in aws_cloudwatch_log_group.this : k => "${g.arn}:*" }
 }
@@ -60,17 +43,16 @@ data "aws_iam_policy_document" "lake_logs" {
   }
 }
 
-resource "aws_iam_role" "lake" {
-  name               = "${var.name_prefix}-lambda-lake"
-  description        = "ftm: the state machine's Lambda functions that read and write the lake"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = local.tags
-}
+module "lake_role" {
+  source = "../service_role"
 
-resource "aws_iam_role_policy" "lake" {
-  name   = "ftm-lambda-lake"
-  role   = aws_iam_role.lake.id
-  policy = data.aws_iam_policy_document.lake.json
+  name           = "${var.name_prefix}-lambda-lake"
+  description    = "ftm: the state machine's Lambda functions that read and write the lake"
+  service        = "lambda.amazonaws.com"
+  source_account = local.account_id
+  policy_name    = "ftm-lambda-lake"
+  policy         = data.aws_iam_policy_document.lake.json
+  tags           = local.tags
 }
 
 # --- health role -----------------------------------------------------------------------------------------------
@@ -112,15 +94,14 @@ data "aws_iam_policy_document" "health" {
   }
 }
 
-resource "aws_iam_role" "health" {
-  name               = "${var.name_prefix}-lambda-health"
-  description        = "ftm: the llm_health Lambda function (logs, its network interfaces; no lake access)"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = local.tags
-}
+module "health_role" {
+  source = "../service_role"
 
-resource "aws_iam_role_policy" "health" {
-  name   = "ftm-lambda-health"
-  role   = aws_iam_role.health.id
-  policy = data.aws_iam_policy_document.health.json
+  name           = "${var.name_prefix}-lambda-health"
+  description    = "ftm: the llm_health Lambda function (logs, its network interfaces; no lake access)"
+  service        = "lambda.amazonaws.com"
+  source_account = local.account_id
+  policy_name    = "ftm-lambda-health"
+  policy         = data.aws_iam_policy_document.health.json
+  tags           = local.tags
 }

@@ -25,12 +25,12 @@ output "llm_health_security_group_id" {
 
 output "lake_role_arn" {
   description = "Role of the functions that use the lake."
-  value       = aws_iam_role.lake.arn
+  value       = module.lake_role.arn
 }
 
 output "health_role_arn" {
   description = "Role of llm_health."
-  value       = aws_iam_role.health.arn
+  value       = module.health_role.arn
 }
 
 output "environment" {

@@ -1,21 +1,3 @@
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["states.amazonaws.com"]
-    }
-
-    # Only state machines of this account may use the role (confused deputy).
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 data "aws_iam_policy_document" "this" {
   statement {
     sid       = "InvokeFunctions"
@@ -87,15 +69,15 @@ data "aws_iam_policy_document" "this" {
   }
 }
 
-resource "aws_iam_role" "this" {
-  name               = "${local.name}-states"
-  description        = "ftm: the ${local.name} state machine (its Lambda functions, Batch jobs, the vLLM service's desired count)"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = local.tags
-}
+# Only state machines of this account may assume the role (confused deputy).
+module "role" {
+  source = "../service_role"
 
-resource "aws_iam_role_policy" "this" {
-  name   = "ftm-multi-quarter"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.this.json
+  name           = "${local.name}-states"
+  description    = "ftm: the ${local.name} state machine (its Lambda functions, Batch jobs, the vLLM service's desired count)"
+  service        = "states.amazonaws.com"
+  source_account = local.account_id
+  policy_name    = "ftm-multi-quarter"
+  policy         = data.aws_iam_policy_document.this.json
+  tags           = local.tags
 }

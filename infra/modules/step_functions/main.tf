@@ -55,7 +55,7 @@ resource "aws_cloudwatch_log_group" "this" {
 resource "aws_sfn_state_machine" "this" {
   name       = local.name
   type       = "STANDARD" # hours-long executions that wait on Batch jobs (.sync): EXPRESS allows 5 minutes
-  role_arn   = aws_iam_role.this.arn
+  role_arn   = module.role.arn
   definition = local.definition
 
   logging_configuration {
@@ -71,5 +71,5 @@ resource "aws_sfn_state_machine" "this" {
   tags = local.tags
 
   # Step Functions checks at creation that the role may deliver the logs.
-  depends_on = [aws_iam_role_policy.this]
+  depends_on = [module.role]
 }

@@ -13,7 +13,7 @@ output "state_machine_name" {
 
 output "role_arn" {
   description = "Role of the state machine."
-  value       = aws_iam_role.this.arn
+  value       = module.role.arn
 }
 
 output "log_group" {

@@ -1,0 +1,4 @@
+output "arn" {
+  description = "ARN of the role."
+  value       = module.role.arn
+}
