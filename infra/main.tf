@@ -45,7 +45,7 @@ module "athena" {
   name_prefix                    = var.name_prefix
   lake_bucket                    = module.storage.bucket
   lake_prefix                    = var.lake_prefix
-  lake_kms_key_arns              = var.lake_create_kms_key ? [module.storage.kms_key_arn] : []
+  lake_kms_key_arns              = local.lake_kms_key_arns
   database_name                  = var.database_name
   workgroup_name                 = var.workgroup_name
   bytes_scanned_cutoff_per_query = var.bytes_scanned_cutoff_per_query

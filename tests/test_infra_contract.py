@@ -86,14 +86,18 @@ def test_job_definitions_are_built_from_the_locals(jobs):
     jd = res[('aws_batch_job_definition', 'this')]
     assert jd['for_each'] == '${local.container_properties}' and jd['container_properties'] == '${jsonencode(each.value)}'
     assert jd['parameters'] == '${local.job_parameters}' and _unq(jd['name']) == '${var.name_prefix}-${each.key}'
-    cp = jobs['container_properties']
-    assert set(cp) == set(STEPS)
+    steps = jobs['steps']
+    assert set(steps) == set(STEPS)
     for step in STEPS:
-        expr = cp[step]
-        assert f'command = local.{step}_command' in expr, expr
-        assert 'image = local.image' in expr, expr
-        assert f'merge(local.{step}_environment, local.shared_environment)' in expr, expr
-        assert 'local.secrets' in expr and 'logConfiguration = local.log_configuration' in expr, expr
+        assert steps[step]['command'] == f'${{local.{step}_command}}', steps[step]
+        assert steps[step]['environment'] == f'${{merge(local.{step}_environment, local.shared_environment)}}', steps[step]
+    # one container definition for every step, from its entry in local.steps
+    expr = jobs['container_properties']
+    assert expr.startswith('${{for step, s in local.steps : step => merge({'), expr
+    for part in ('image = local.image', 'command = s.command', 'resourceRequirements = s.resources',
+                 'environment = [for k in sort(keys(s.environment)) : {name = k, value = s.environment[k]}]',
+                 'logConfiguration = local.log_configuration', '}, local.secrets)'):
+        assert part in expr, (part, expr)
     assert jobs['shared_environment'] == (
         '${merge({for k, v in local.optional_environment : k => v if v != null}, var.extra_environment)}')
 

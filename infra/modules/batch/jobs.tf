@@ -62,26 +62,21 @@ locals {
   )
   reduce_resources = [{ type = "VCPU", value = tostring(var.reduce_vcpus) }, { type = "MEMORY", value = tostring(var.reduce_memory_mib) }]
 
-  container_properties = {
-    map = merge({
-      image                = local.image
-      command              = local.map_command
-      jobRoleArn           = module.job_role.arn
-      executionRoleArn     = module.execution_role.arn
-      resourceRequirements = local.map_resources
-      environment          = [for k in sort(keys(merge(local.map_environment, local.shared_environment))) : { name = k, value = merge(local.map_environment, local.shared_environment)[k] }]
-      logConfiguration     = local.log_configuration
-    }, local.secrets)
-    reduce = merge({
-      image                = local.image
-      command              = local.reduce_command
-      jobRoleArn           = module.job_role.arn
-      executionRoleArn     = module.execution_role.arn
-      resourceRequirements = local.reduce_resources
-      environment          = [for k in sort(keys(merge(local.reduce_environment, local.shared_environment))) : { name = k, value = merge(local.reduce_environment, local.shared_environment)[k] }]
-      logConfiguration     = local.log_configuration
-    }, local.secrets)
+  # Per step: its command, resources and environment (its own settings, then the shared ones).
+  steps = {
+    map    = { command = local.map_command, resources = local.map_resources, environment = merge(local.map_environment, local.shared_environment) }
+    reduce = { command = local.reduce_command, resources = local.reduce_resources, environment = merge(local.reduce_environment, local.shared_environment) }
   }
+
+  container_properties = { for step, s in local.steps : step => merge({
+    image                = local.image
+    command              = s.command
+    jobRoleArn           = module.job_role.arn
+    executionRoleArn     = module.execution_role.arn
+    resourceRequirements = s.resources
+    environment          = [for k in sort(keys(s.environment)) : { name = k, value = s.environment[k] }]
+    logConfiguration     = local.log_configuration
+  }, local.secrets) }
 
   timeouts = {
     map    = var.map_timeout_seconds

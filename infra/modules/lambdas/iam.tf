@@ -24,14 +24,20 @@ module "lake_access" {
 
 data "aws_iam_policy_document" "lake" {
   # Its log groups and traces first, then the lake's statements.
-  source_policy_documents = [data.aws_iam_policy_document.lake_logs.json, module.lake_access.json]
+  source_policy_documents = [data.aws_iam_policy_document.logs["lake"].json, module.lake_access.json]
 }
 
-data "aws_iam_policy_document" "lake_logs" {
+# Each role's log groups (the health role: llm_health's; the lake role: the others') and traces.
+data "aws_iam_policy_document" "logs" {
+  for_each = {
+    lake   = [for k, arn in local.log_group_arns : arn if k != "llm_health"]
+    health = [local.log_group_arns["llm_health"]]
+  }
+
   statement {
     sid       = "WriteLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for k, arn in local.log_group_arns : arn if k != "llm_health"]
+    resources = each.value
   }
 
   # Active tracing: Lambda sends the functions' trace segments with the function's role. X-Ray's write actions have
@@ -57,17 +63,8 @@ module "lake_role" {
 
 # --- health role -----------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "health" {
-  statement {
-    sid       = "WriteLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [local.log_group_arns["llm_health"]]
-  }
-
-  statement {
-    sid       = "XRay"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
+  # Its log group and traces first, then its network interfaces.
+  source_policy_documents = [data.aws_iam_policy_document.logs["health"].json]
 
   # What AWS's AWSLambdaVPCAccessExecutionRole grants: Lambda creates, describes and deletes the function's network
   # interfaces with the function's role. Creating and deleting them is limited to this account and region; the
