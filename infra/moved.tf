@@ -73,22 +73,22 @@ moved {
 
 moved {
   from = module.lambdas.aws_iam_role.lake
-  to   = module.lambdas.module.lake_role.aws_iam_role.this
+  to   = module.lambdas.module.role["lake"].aws_iam_role.this
 }
 
 moved {
   from = module.lambdas.aws_iam_role_policy.lake
-  to   = module.lambdas.module.lake_role.aws_iam_role_policy.this
+  to   = module.lambdas.module.role["lake"].aws_iam_role_policy.this
 }
 
 moved {
   from = module.lambdas.aws_iam_role.health
-  to   = module.lambdas.module.health_role.aws_iam_role.this
+  to   = module.lambdas.module.role["health"].aws_iam_role.this
 }
 
 moved {
   from = module.lambdas.aws_iam_role_policy.health
-  to   = module.lambdas.module.health_role.aws_iam_role_policy.this
+  to   = module.lambdas.module.role["health"].aws_iam_role_policy.this
 }
 
 moved {

@@ -863,7 +863,7 @@ _MOVED = [(f'module.{m}.{t}.instance', f'module.{m}.module.instance_role.{t}.thi
     (f'module.{m}.{t}.{old}', f'module.{m}.{new}.{t}.this')
     for m, old, new in [('batch', 'execution', 'module.execution_role.module.role'), ('batch', 'job', 'module.job_role'),
                         ('ecs_vllm', 'execution', 'module.execution_role.module.role'), ('ecs_vllm', 'task', 'module.task_role'),
-                        ('lambdas', 'lake', 'module.lake_role'), ('lambdas', 'health', 'module.health_role'),
+                        ('lambdas', 'lake', 'module.role["lake"]'), ('lambdas', 'health', 'module.role["health"]'),
                         ('step_functions', 'this', 'module.role')]
     for t in ('aws_iam_role', 'aws_iam_role_policy')]
 

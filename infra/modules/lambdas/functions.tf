@@ -38,7 +38,7 @@ resource "aws_lambda_function" "this" {
   package_type  = "Image"
   image_uri     = local.image_uri
   architectures = ["x86_64"] # the image is built for linux/amd64
-  role          = each.value.vpc ? module.health_role.arn : module.lake_role.arn
+  role          = each.value.vpc ? module.role["health"].arn : module.role["lake"].arn
 
   # The image's ENTRYPOINT is the runtime interface client (python -m awslambdaric); the command names the handler.
   image_config {
@@ -73,7 +73,7 @@ resource "aws_lambda_function" "this" {
 
   # The roles' policies must exist while a function is created (Lambda checks the VPC permissions, writes logs)
   # and while it is deleted (Lambda removes the health function's network interfaces with its role).
-  depends_on = [module.lake_role, module.health_role, aws_ecr_repository_policy.lambda_pull, aws_cloudwatch_log_group.this]
+  depends_on = [module.role, aws_ecr_repository_policy.lambda_pull, aws_cloudwatch_log_group.this]
 
   #checkov:skip=CKV_AWS_116:the state machine invokes every function synchronously (lambda:invoke waits for the result and retries); a dead-letter queue only receives failed asynchronous invocations
   #checkov:skip=CKV_AWS_117:only llm_health needs the VPC (the internal load balancer) and runs in it; the others read and write S3 and Glue, which from inside the VPC would need a NAT gateway or endpoints

@@ -49,18 +49,6 @@ data "aws_iam_policy_document" "logs" {
   }
 }
 
-module "lake_role" {
-  source = "../service_role"
-
-  name           = "${var.name_prefix}-lambda-lake"
-  description    = "ftm: the state machine's Lambda functions that read and write the lake"
-  service        = "lambda.amazonaws.com"
-  source_account = local.account_id
-  policy_name    = "ftm-lambda-lake"
-  policy         = data.aws_iam_policy_document.lake.json
-  tags           = local.tags
-}
-
 # --- health role -----------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "health" {
   # Its log group and traces first, then its network interfaces.
@@ -91,14 +79,21 @@ data "aws_iam_policy_document" "health" {
   }
 }
 
-module "health_role" {
+# --- the roles -------------------------------------------------------------------------------------------------
+# Only this account's functions may assume them (confused deputy).
+module "role" {
   source = "../service_role"
 
-  name           = "${var.name_prefix}-lambda-health"
-  description    = "ftm: the llm_health Lambda function (logs, its network interfaces; no lake access)"
+  for_each = {
+    lake   = { description = "ftm: the state machine's Lambda functions that read and write the lake", policy = data.aws_iam_policy_document.lake.json }
+    health = { description = "ftm: the llm_health Lambda function (logs, its network interfaces; no lake access)", policy = data.aws_iam_policy_document.health.json }
+  }
+
+  name           = "${var.name_prefix}-lambda-${each.key}"
+  description    = each.value.description
   service        = "lambda.amazonaws.com"
   source_account = local.account_id
-  policy_name    = "ftm-lambda-health"
-  policy         = data.aws_iam_policy_document.health.json
+  policy_name    = "ftm-lambda-${each.key}"
+  policy         = each.value.policy
   tags           = local.tags
 }

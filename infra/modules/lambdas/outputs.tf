@@ -25,12 +25,12 @@ output "llm_health_security_group_id" {
 
 output "lake_role_arn" {
   description = "Role of the functions that use the lake."
-  value       = module.lake_role.arn
+  value       = module.role["lake"].arn
 }
 
 output "health_role_arn" {
   description = "Role of llm_health."
-  value       = module.health_role.arn
+  value       = module.role["health"].arn
 }
 
 output "environment" {
