@@ -22,6 +22,25 @@ locals {
   # The model may sit in the lake bucket (under a prefix outside the lake's): then the task role needs its key.
   llm_model_in_lake_bucket = startswith(var.llm_model_s3_uri, "s3://${var.lake_bucket}/")
   llm_subnet_ids           = coalesce(var.llm_subnet_ids, var.subnet_ids)
+
+  # ftm's settings of this deployment (ftm/config.py: FTM_<SECTION>__<FIELD>), written once: the lake and its Glue
+  # catalog, the Batch queues, job definitions and log group, the vLLM service. The laptop's `ftm_env` output adds
+  # the state machine's ARN; the Lambda functions' environment adds their own (lambdas module, var.ftm_env).
+  ftm_env = {
+    FTM_LAKE                         = module.storage.lake_uri
+    FTM_CATALOG__KIND                = "glue"
+    FTM_CATALOG__NAMESPACE           = module.athena.glue_database_name
+    FTM_CATALOG__REGION              = var.region
+    FTM_BATCH__JOB_QUEUE             = module.batch.map_job_queue
+    FTM_BATCH__REDUCE_JOB_QUEUE      = module.batch.reduce_job_queue
+    FTM_BATCH__MAP_JOB_DEFINITION    = module.batch.map_job_definition
+    FTM_BATCH__REDUCE_JOB_DEFINITION = module.batch.reduce_job_definition
+    FTM_BATCH__REGION                = var.region
+    FTM_BATCH__LOG_GROUP             = module.batch.log_group
+    FTM_CLOUD__REGION                = var.region
+    FTM_CLOUD__LLM_CLUSTER           = module.ecs_vllm.cluster_name
+    FTM_CLOUD__LLM_SERVICE           = module.ecs_vllm.service_name
+  }
 }
 
 module "storage" {
@@ -148,20 +167,13 @@ module "lambdas" {
   repository_name = module.ecr.repository_names["worker"]
   image_tag       = coalesce(var.lambda_image_tag, "${var.worker_image_tag}-lambda")
 
-  lake_uri          = module.storage.lake_uri
   lake_bucket       = module.storage.bucket
   lake_prefix       = module.storage.lake_prefix
   lake_kms_key_arns = local.lake_kms_key_arns
   glue_database     = module.athena.glue_database_name
   source_name       = var.cloud_source
 
-  batch = {
-    map_job_queue         = module.batch.map_job_queue
-    reduce_job_queue      = module.batch.reduce_job_queue
-    map_job_definition    = module.batch.map_job_definition
-    reduce_job_definition = module.batch.reduce_job_definition
-    log_group             = module.batch.log_group
-  }
+  ftm_env         = local.ftm_env # the lake, catalog, Batch and vLLM settings the laptop's ftm_env has too
   job_environment = module.batch.shared_environment
 
   max_concurrency   = var.cloud_max_concurrency
@@ -169,8 +181,6 @@ module "lambdas" {
   llm_max_tasks     = var.llm_max_instances # one vLLM task per GPU instance
   llm_base_url      = local.llm_base_url
   llm_health_url    = module.ecs_vllm.health_url
-  llm_cluster       = module.ecs_vllm.cluster_name
-  llm_service       = module.ecs_vllm.service_name
   health_wait_s     = var.cloud_health_wait_s
   health_max_checks = var.cloud_health_max_checks
 

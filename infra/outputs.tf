@@ -92,22 +92,7 @@ output "batch_image" {
 
 output "ftm_env" {
   description = "Settings for submitting runs from a laptop (`ftm run --executor batch`): export them, e.g. eval \"$(terraform output -json ftm_env | jq -r 'to_entries[] | \"export \\(.key)=\\(.value)\"')\"."
-  value = {
-    FTM_LAKE                         = module.storage.lake_uri
-    FTM_CATALOG__KIND                = "glue"
-    FTM_CATALOG__NAMESPACE           = module.athena.glue_database_name
-    FTM_CATALOG__REGION              = var.region
-    FTM_BATCH__JOB_QUEUE             = module.batch.map_job_queue
-    FTM_BATCH__REDUCE_JOB_QUEUE      = module.batch.reduce_job_queue
-    FTM_BATCH__MAP_JOB_DEFINITION    = module.batch.map_job_definition
-    FTM_BATCH__REDUCE_JOB_DEFINITION = module.batch.reduce_job_definition
-    FTM_BATCH__REGION                = var.region
-    FTM_BATCH__LOG_GROUP             = module.batch.log_group
-    FTM_CLOUD__STATE_MACHINE_ARN     = module.step_functions.state_machine_arn
-    FTM_CLOUD__REGION                = var.region
-    FTM_CLOUD__LLM_CLUSTER           = module.ecs_vllm.cluster_name
-    FTM_CLOUD__LLM_SERVICE           = module.ecs_vllm.service_name
-  }
+  value       = merge(local.ftm_env, { FTM_CLOUD__STATE_MACHINE_ARN = module.step_functions.state_machine_arn })
 }
 
 # --- the vLLM service, the Lambda functions, the state machine ------------------------------------------------

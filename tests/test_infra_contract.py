@@ -253,23 +253,39 @@ def test_lambda_handlers_exist_in_ftm():
 
 
 def test_lambda_environment_is_ftm_config():
-    """The functions' environment (modules/lambdas local.environment) consists of ftm settings: FTM_<SECTION>__<FIELD>
-    paths of ftm's Config (or the LLM_* aliases of the jobs' environment), and HF_HUB_OFFLINE for the image."""
+    """The functions' environment (modules/lambdas local.environment: the root's local.ftm_env, passed as var.ftm_env,
+    and their own settings) and the laptop's `ftm_env` output (local.ftm_env and the state machine's ARN) consist of
+    ftm settings: FTM_<SECTION>__<FIELD> paths of ftm's Config (or the LLM_* aliases of the jobs' environment), and
+    HF_HUB_OFFLINE for the image."""
     from ftm.config import Config, _ENV_ALIASES
-    expr = _locals(LAMBDAS/'main.tf')['environment']
-    names = set(re.findall(r'\b((?:FTM_[A-Z0-9_]+)|HF_HUB_OFFLINE)\s*=', expr))
-    assert {'FTM_LAKE', 'FTM_CATALOG__KIND', 'FTM_SOURCE', 'FTM_EXECUTOR__KIND', 'FTM_CLOUD__LLM_BASE_URL',
-            'FTM_CLOUD__HEALTH_MAX_CHECKS', 'FTM_CLOUD__LLM_TASKS', 'FTM_CLOUD__LLM_MAX_TASKS', 'HF_HUB_OFFLINE'} <= names, names
-    # the functions' cap on an execution's llm_tasks is the deployment's GPU instance count
+    shared = {k: _unq(v) for k, v in _locals(INFRA/'main.tf')['ftm_env'].items()}
+    assert {'FTM_LAKE', 'FTM_CATALOG__KIND', 'FTM_CATALOG__NAMESPACE', 'FTM_CATALOG__REGION', 'FTM_BATCH__JOB_QUEUE',
+            'FTM_BATCH__REDUCE_JOB_QUEUE', 'FTM_BATCH__MAP_JOB_DEFINITION', 'FTM_BATCH__REDUCE_JOB_DEFINITION',
+            'FTM_BATCH__REGION', 'FTM_BATCH__LOG_GROUP', 'FTM_CLOUD__REGION', 'FTM_CLOUD__LLM_CLUSTER',
+            'FTM_CLOUD__LLM_SERVICE'} <= set(shared), shared
+    assert shared['FTM_CATALOG__KIND'] == 'glue'
+    # the functions and the laptop get that one map: the functions' own settings and the jobs' shared ones on top
     [lam] = [body for m in _load(INFRA/'main.tf')['module'] for name, body in m.items() if _unq(name) == 'lambdas']
+    assert lam['ftm_env'] == '${local.ftm_env}'
+    expr = _locals(LAMBDAS/'main.tf')['environment']
+    own = set(re.findall(r'\b((?:FTM_[A-Z0-9_]+)|HF_HUB_OFFLINE)\s*=', expr))
+    assert {'FTM_SOURCE', 'FTM_EXECUTOR__KIND', 'FTM_CLOUD__LLM_BASE_URL', 'FTM_CLOUD__HEALTH_MAX_CHECKS',
+            'FTM_CLOUD__LLM_TASKS', 'FTM_CLOUD__LLM_MAX_TASKS', 'HF_HUB_OFFLINE'} <= own, own
+    out = _blocks(INFRA/'outputs.tf', 'output')['ftm_env']['value']
+    assert out == '${merge(local.ftm_env, {FTM_CLOUD__STATE_MACHINE_ARN = module.step_functions.state_machine_arn})}', out
+    # the module's input admits FTM_* names only
+    cond = _variables(LAMBDAS/'variables.tf')['ftm_env']['validation'][0]['condition']
+    assert '^FTM_[A-Z0-9_]+$' in cond, cond
+    # the functions' cap on an execution's llm_tasks is the deployment's GPU instance count
     assert lam['llm_max_tasks'] == '${var.llm_max_instances}' and lam['llm_tasks'] == '${var.cloud_llm_tasks}'
-    for name in names - {'HF_HUB_OFFLINE'}:
+    for name in (set(shared) | own | {'FTM_CLOUD__STATE_MACHINE_ARN'}) - {'HF_HUB_OFFLINE'}:
+        assert name.startswith('FTM_') or name in _ENV_ALIASES, f"{name} is not an ftm setting"
         obj = Config
         for part in name[4:].lower().split('__'):
             assert part in obj.model_fields, f"{name}: {part!r} is not a field of {obj.__name__}"
             obj = obj.model_fields[part].annotation
-    # the jobs' shared environment comes last, so a quarter is planned with its jobs' settings
-    assert expr.startswith('${merge({') and expr.endswith('}, var.job_environment)}'), expr
+    # the deployment's settings first, the jobs' shared environment last, so a quarter is planned with its jobs' settings
+    assert expr.startswith('${merge(var.ftm_env, {') and expr.endswith('}, var.job_environment)}'), expr
 
 
 # ---------------------------------------------------------------------------------------------------------------

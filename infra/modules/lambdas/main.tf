@@ -46,34 +46,23 @@ locals {
 
   image_uri = "${var.repository_url}:${var.image_tag}"
 
-  # ftm's configuration, from the environment (ftm/config.py: FTM_<SECTION>__<FIELD>): the lake and its Glue
-  # catalog, the prefetched transcripts as source, the Batch executor with its queues and job definitions, the
-  # jobs' shared settings (so that a quarter is planned with the settings its jobs run with), and the defaults of
-  # an execution (cloud.*), which its input may override.
+  # ftm's configuration, from the environment (ftm/config.py: FTM_<SECTION>__<FIELD>): the deployment's settings
+  # (var.ftm_env: the lake and its Glue catalog, the Batch queues and job definitions, the vLLM service), the
+  # prefetched transcripts as source, the Batch executor, the defaults of an execution (cloud.*), which its input
+  # may override, and the jobs' shared settings last (so that a quarter is planned with the settings its jobs run
+  # with).
   environment = merge(
+    var.ftm_env,
     {
-      FTM_LAKE                         = var.lake_uri
-      FTM_CATALOG__KIND                = "glue"
-      FTM_CATALOG__NAMESPACE           = var.glue_database
-      FTM_CATALOG__REGION              = var.region
-      FTM_SOURCE                       = var.source_name
-      FTM_EXECUTOR__KIND               = "batch"
-      FTM_BATCH__JOB_QUEUE             = var.batch.map_job_queue
-      FTM_BATCH__REDUCE_JOB_QUEUE      = var.batch.reduce_job_queue
-      FTM_BATCH__MAP_JOB_DEFINITION    = var.batch.map_job_definition
-      FTM_BATCH__REDUCE_JOB_DEFINITION = var.batch.reduce_job_definition
-      FTM_BATCH__REGION                = var.region
-      FTM_BATCH__LOG_GROUP             = var.batch.log_group
-      FTM_CLOUD__REGION                = var.region
-      FTM_CLOUD__MAX_CONCURRENCY       = tostring(var.max_concurrency)
-      FTM_CLOUD__LLM_TASKS             = tostring(var.llm_tasks)
-      FTM_CLOUD__LLM_MAX_TASKS         = tostring(var.llm_max_tasks)
-      FTM_CLOUD__LLM_BASE_URL          = var.llm_base_url
-      FTM_CLOUD__LLM_HEALTH_URL        = var.llm_health_url
-      FTM_CLOUD__LLM_CLUSTER           = var.llm_cluster
-      FTM_CLOUD__LLM_SERVICE           = var.llm_service
-      FTM_CLOUD__HEALTH_WAIT_S         = tostring(var.health_wait_s)
-      FTM_CLOUD__HEALTH_MAX_CHECKS     = tostring(var.health_max_checks)
+      FTM_SOURCE                   = var.source_name
+      FTM_EXECUTOR__KIND           = "batch"
+      FTM_CLOUD__MAX_CONCURRENCY   = tostring(var.max_concurrency)
+      FTM_CLOUD__LLM_TASKS         = tostring(var.llm_tasks)
+      FTM_CLOUD__LLM_MAX_TASKS     = tostring(var.llm_max_tasks)
+      FTM_CLOUD__LLM_BASE_URL      = var.llm_base_url
+      FTM_CLOUD__LLM_HEALTH_URL    = var.llm_health_url
+      FTM_CLOUD__HEALTH_WAIT_S     = tostring(var.health_wait_s)
+      FTM_CLOUD__HEALTH_MAX_CHECKS = tostring(var.health_max_checks)
       # Nothing downloads models at run time here; a try fails at once instead of hanging.
       HF_HUB_OFFLINE = "1"
     },

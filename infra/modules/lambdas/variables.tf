@@ -10,7 +10,7 @@ variable "name_prefix" {
 }
 
 variable "region" {
-  description = "AWS region of the functions, the lake's Glue catalog and the Batch queues (FTM_CATALOG__REGION, FTM_BATCH__REGION, FTM_CLOUD__REGION)."
+  description = "AWS region of the functions and the lake's Glue catalog (the ARNs in the roles' and the image repository's policies)."
   type        = string
 }
 
@@ -38,11 +38,6 @@ variable "image_tag" {
 
 # --- the lake --------------------------------------------------------------------------------------------------
 
-variable "lake_uri" {
-  description = "The lake, s3://<lake_bucket>/<lake_prefix> (FTM_LAKE)."
-  type        = string
-}
-
 variable "lake_bucket" {
   description = "Lake bucket: the lake role may read and write only <lake_prefix>/* in it."
   type        = string
@@ -60,7 +55,7 @@ variable "lake_kms_key_arns" {
 }
 
 variable "glue_database" {
-  description = "Glue database = Iceberg namespace of the lake (FTM_CATALOG__NAMESPACE): the lake role may read its tables."
+  description = "Glue database = Iceberg namespace of the lake (ftm_env's FTM_CATALOG__NAMESPACE): the lake role may read its tables."
   type        = string
 }
 
@@ -70,17 +65,16 @@ variable "source_name" {
   default     = "prefetch"
 }
 
-# --- Batch and the jobs' settings ------------------------------------------------------------------------------
+# --- the deployment's and the jobs' settings -------------------------------------------------------------------
 
-variable "batch" {
-  description = "The Batch module's names: map_job_queue, reduce_job_queue, map_job_definition, reduce_job_definition, log_group (ftm's batch.* settings)."
-  type = object({
-    map_job_queue         = string
-    reduce_job_queue      = string
-    map_job_definition    = string
-    reduce_job_definition = string
-    log_group             = string
-  })
+variable "ftm_env" {
+  description = "The deployment's ftm settings, as FTM_<SECTION>__<FIELD> variables (the root's local.ftm_env, which its ftm_env output shows too): FTM_LAKE, FTM_CATALOG__* (the Glue catalog), FTM_BATCH__* (queues, job definitions, region, log group), FTM_CLOUD__REGION and FTM_CLOUD__LLM_CLUSTER / _SERVICE (the vLLM service). The functions' environment adds their source, executor and an execution's defaults."
+  type        = map(string)
+
+  validation {
+    condition     = alltrue([for k in keys(var.ftm_env) : can(regex("^FTM_[A-Z0-9_]+$", k))])
+    error_message = "ftm_env takes ftm config variables only: FTM_<SECTION>__<FIELD> (upper case)."
+  }
 }
 
 variable "job_environment" {
@@ -125,16 +119,6 @@ variable "llm_base_url" {
 
 variable "llm_health_url" {
   description = "vLLM's /health, checked by llm_health before the first quarter (FTM_CLOUD__LLM_HEALTH_URL)."
-  type        = string
-}
-
-variable "llm_cluster" {
-  description = "ECS cluster of the vLLM service (FTM_CLOUD__LLM_CLUSTER)."
-  type        = string
-}
-
-variable "llm_service" {
-  description = "ECS service of vLLM (FTM_CLOUD__LLM_SERVICE)."
   type        = string
 }
 
