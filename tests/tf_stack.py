@@ -65,7 +65,9 @@ provider "aws" {{
   skip_requesting_account_id = false
   skip_metadata_api_check    = true
   s3_use_path_style          = true
-  max_retries                = 1
+  # moto's threaded server now and then closes a connection mid-answer under load ("use of closed network
+  # connection" on DescribeTags, seen in CI): the SDK retries such network errors, not moto's refusals
+  max_retries = 4
 
   endpoints {{
     s3             = "{e}"
