@@ -72,9 +72,7 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
     """The map run's manifest, written once: its batches, the transcripts run they read and what the reduce needs to
     know. A resumed run and every AWS Batch worker read the same one; the run's settings (`Config.portable`, no
     secrets) are stored beside it, so the workers run with the submitter's settings."""
-    if (m := lake.checkpoint(q, map_run, 'manifest')) is not None:
-        check_resume(cfg, lake, q, map_run)
-        return m
+    if (m := lake.checkpoint(q, map_run, 'manifest')) is not None: return m
     # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
     f = lake.read('firms', q, run_id=ing.run_id, columns=['firm_id', 'n_sentences_kept']).to_pylist()
     kept = {r['firm_id']: r['n_sentences_kept'] for r in f if r['n_sentences_kept'] > 0}
@@ -100,7 +98,9 @@ def check_resume(cfg: Config, lake: Lake, q: str, map_run: str) -> None:
 
 def plan_quarter(cfg: Config, lake: Lake, map_run: str, progress: bool | None = None) -> dict:
     """Ingest the quarter if it has no usable transcripts, then plan the map run `map_run`; returns its manifest.
-    The first half of `run_quarter`, and all that the state machine's PartitionFirms Lambda does (nbs/42_lambdas)."""
+    The first half of `run_quarter`, and all that the state machine's PartitionFirms Lambda does (nbs/42_lambdas).
+    A resumed run is checked first, before ingest could write anything: its settings must be the ones it began with."""
+    check_resume(cfg, lake, str(cfg.q), map_run)
     ing = ensure_ingested(cfg.model_copy(update={'run_id': f"{map_run}-ingest"}), lake, progress=progress)
     return plan_map(cfg, lake, str(cfg.q), ing, map_run)
 
@@ -226,11 +226,11 @@ def run_quarter(cfg: Config, lake: Lake | None = None, executor=None, progress: 
     if lake.run(reduce_run, q) is not None:
         raise LakeError(f"run {map_run} of {q} is already complete: `ftm lake history --quarter {q}` shows it; start a new run")
     t0 = time.perf_counter()
-    if lake.checkpoint(q, map_run, 'manifest') is not None:     # a resume: same settings, and the LLM gets a new chance
-        check_resume(cfg, lake, q, map_run)
+    resumed = lake.checkpoint(q, map_run, 'manifest') is not None
+    manifest = plan_quarter(cfg, lake, map_run, progress)           # refuses a resume with other settings
+    if resumed:                                                     # the LLM gets a new chance
         from ftm.naming import OutageState
         OutageState(naming_outage_path(lake, q, map_run), lake.fs).clear()
-    manifest = plan_quarter(cfg, lake, map_run, progress)
     T['ingest'] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if getattr(executor, 'remote', False):
