@@ -9,8 +9,9 @@ import pyarrow as pa, pyarrow.compute as pc
 
 # %% auto #0
 __all__ = ['SECTIONS', 'SPEAKER_TYPES', 'FIRM_FIELDS', 'CALL_FIELDS', 'COMPONENTS', 'TRANSCRIPTS', 'DROP_REASONS', 'FIRMS',
-           'SENTENCES', 'TOPICS', 'THEMES', 'THEME_CONTRIBUTIONS', 'DOCS', 'TABLES', 'PROVIDERS', 'with_docs',
-           'TableSpec', 'register', 'spec', 'all_tables', 'SchemaError', 'validate', 'empty', 'sentence_id']
+           'SENTENCES', 'TOPICS', 'THEMES', 'THEME_KINDS', 'THEME_CONTRIBUTIONS', 'DOCS', 'TABLES', 'PROVIDERS',
+           'with_docs', 'TableSpec', 'register', 'spec', 'all_tables', 'SchemaError', 'validate', 'empty',
+           'sentence_id']
 
 # %% ../../nbs/04_schema.ipynb #cda78541
 SECTIONS = ('presentation', 'qa', 'unknown')
@@ -33,12 +34,14 @@ COMPONENTS = pa.schema([_f('component_order', _i32, False), _f('speaker_type', _
 TRANSCRIPTS = pa.schema(FIRM_FIELDS + CALL_FIELDS + [
     _f('sentence_id', _str, False), _f('position', _i32, False), _f('component_order', _i32, False),
     _f('speaker_type', _str, False), _f('section', _str, False),
-    _f('raw_text', _str, False), _f('clean_text', _str, False)])
+    _f('raw_text', _str, False), _f('clean_text', _str, False),
+    _f('is_procedural', pa.bool_())])   # nullable: runs published before the column existed read as null
 
 DROP_REASONS = ('operator', 'boilerplate', 'duplicate', 'short')
 
 FIRMS = pa.schema(FIRM_FIELDS + CALL_FIELDS + [
-    _f('n_components', _i32, False), _f('n_sentences_raw', _i32, False), _f('n_sentences_kept', _i32, False)] +
+    _f('n_components', _i32, False), _f('n_sentences_raw', _i32, False), _f('n_sentences_kept', _i32, False),
+    _f('n_procedural', _i32)] +
     [_f(f'dropped_{r}', _i32, False) for r in DROP_REASONS] +
     [_f('transcript_version', _str)])     # the kept version of the transcript, where the source has several
 
@@ -60,7 +63,9 @@ THEMES = pa.schema([
     _f('theme_id', _str, False), _f('quarter', _str, False), _f('name', _str, False), _f('description', _str),
     _f('keywords', pa.list_(_str), False), _f('n_topics', _i32, False), _f('n_firms', _i32, False),
     _f('n_sentences', _i64, False), _f('naming_method', _str, False), _f('naming_model', _str),
-    _f('prompt_version', _str)])
+    _f('prompt_version', _str), _f('kind', _str)])
+
+THEME_KINDS = ('substantive', 'procedural')
 
 THEME_CONTRIBUTIONS = pa.schema([
     _f('theme_id', _str, False), _f('topic_id', _str, False), _f('firm_id', _str, False),
@@ -79,8 +84,10 @@ DOCS = {
     'component_order': 'order of the speaker turn in the call', 'speaker_type': 'executive, analyst, operator, other or unknown',
     'section': 'presentation, qa or unknown', 'raw_text': 'the sentence as said', 'clean_text': 'the sentence lower-cased, stopwords and numbers removed',
     'n_components': 'speaker turns in the call', 'n_sentences_raw': 'sentences before filtering',
-    'n_sentences_kept': 'sentences kept for modelling', 'dropped_operator': 'sentences dropped: operator speech',
-    'dropped_boilerplate': 'sentences dropped: boilerplate', 'dropped_duplicate': 'sentences dropped: repeated in the call',
+    'n_sentences_kept': 'sentences kept (procedural ones included, marked)',
+    'is_procedural': 'how calls talk, not what they say (greetings, hand-offs, slide pointers, safe harbour, filler): kept, left out of topic modelling by default',
+    'n_procedural': 'kept sentences marked is_procedural', 'dropped_operator': 'sentences dropped: operator speech',
+    'dropped_boilerplate': 'sentences dropped as boilerplate (0 since procedural sentences are kept and marked)', 'dropped_duplicate': 'sentences dropped: repeated in the call',
     'dropped_short': 'sentences dropped: too few content words',
     'topic_id': 'firm topic id: quarter, firm and topic number', 'topic_prob': "HDBSCAN's membership probability",
     'was_outlier': 'an HDBSCAN outlier assigned to its nearest topic', 'topic_num': "the topic's number within its firm",
@@ -91,7 +98,7 @@ DOCS = {
     'naming_model': 'the LLM that named it, if any', 'prompt_version': 'version of the naming prompt, if an LLM named it',
     'naming_fallback': 'the LLM failed and keywords named it', 'theme_id': 'cross-firm theme id: quarter and number',
     'name': "the theme's name", 'description': "the theme's description", 'n_topics': 'firm topics in the theme',
-    'n_firms': 'firms with a topic in the theme', 'similarity': "cosine of the topic's centroid to the theme's"}
+    'n_firms': 'firms with a topic in the theme', 'kind': 'substantive (economic content) or procedural (how calls talk); null before the column existed', 'similarity': "cosine of the topic's centroid to the theme's"}
 
 def with_docs(s: pa.Schema, docs: dict = DOCS) -> pa.Schema:
     "`s` with each documented column's text as field metadata `doc` (the Iceberg column doc, Glue's column comment)."
@@ -105,19 +112,23 @@ class TableSpec:
     schema: pa.Schema
     key: tuple[str, ...]
     allowed: dict = field(default_factory=dict)   # column -> allowed values
+    # Columns added after the table first shipped: data written before may lack them, and they read as null (as
+    # Iceberg gives them for older snapshots). Nullable by construction.
+    added: tuple[str, ...] = ()
 
 TABLES: dict[str, TableSpec] = {}
 def register(spec: TableSpec) -> TableSpec:
     "Add a table to the data model (later modules register theirs: sentiment_ready, theme_exposure, ...)."
-    spec = TableSpec(spec.name, with_docs(spec.schema), spec.key, spec.allowed)   # documented columns carry their doc
+    spec = TableSpec(spec.name, with_docs(spec.schema), spec.key, spec.allowed, spec.added)   # documented columns carry their doc
     TABLES[spec.name] = spec
     return spec
 
-for _s in [TableSpec('transcripts', TRANSCRIPTS, ('sentence_id',), {'section': SECTIONS, 'speaker_type': SPEAKER_TYPES}),
-           TableSpec('firms', FIRMS, ('quarter', 'firm_id')),
+for _s in [TableSpec('transcripts', TRANSCRIPTS, ('sentence_id',), {'section': SECTIONS, 'speaker_type': SPEAKER_TYPES},
+                     added=('is_procedural',)),
+           TableSpec('firms', FIRMS, ('quarter', 'firm_id'), added=('n_procedural',)),
            TableSpec('sentences', SENTENCES, ('sentence_id',)),
            TableSpec('topics', TOPICS, ('topic_id',)),
-           TableSpec('themes', THEMES, ('theme_id',)),
+           TableSpec('themes', THEMES, ('theme_id',), {'kind': THEME_KINDS}, added=('kind',)),
            TableSpec('theme_contributions', THEME_CONTRIBUTIONS, ('theme_id', 'topic_id'))]: register(_s)
 
 # %% ../../nbs/04_schema.ipynb #16e17f02
@@ -150,6 +161,8 @@ def validate(name: str, data) -> pa.Table:
     elif not isinstance(data, (pa.Table, pa.RecordBatch)): data = pa.Table.from_pandas(data, preserve_index=False)
     tbl = pa.table(data) if isinstance(data, pa.RecordBatch) else data
     have, want = set(tbl.column_names), set(spec_.schema.names)
+    for c in [c for c in spec_.added if c not in have]:   # data from before the column existed
+        tbl = tbl.append_column(spec_.schema.field(c), pa.nulls(tbl.num_rows, spec_.schema.field(c).type)); have.add(c)
     if want - have: raise SchemaError(f"{name}: missing column(s) {', '.join(sorted(want - have))}")
     if have - want: raise SchemaError(f"{name}: unexpected column(s) {', '.join(sorted(have - want))}")
     cols = []
@@ -163,10 +176,11 @@ def validate(name: str, data) -> pa.Table:
         cols.append(c)
     tbl = pa.Table.from_arrays(cols, schema=spec_.schema)
     for col, ok in spec_.allowed.items():
-        bad = pc.invert(pc.is_in(tbl[col], value_set=pa.array(ok, _str)))
-        n = pc.sum(pc.fill_null(bad, True)).as_py() or 0
+        # a null is outside the set only where the column is required (the check above has already said so)
+        bad = pc.fill_null(pc.invert(pc.is_in(tbl[col], value_set=pa.array(ok, _str))), not spec_.schema.field(col).nullable)
+        n = pc.sum(bad).as_py() or 0
         if n:
-            ex = pc.filter(tbl[col], pc.fill_null(bad, True))[0].as_py()
+            ex = pc.filter(tbl[col], bad)[0].as_py()
             raise SchemaError(f"{name}.{col}: {n} row(s) outside {{{', '.join(ok)}}} (e.g. {ex!r})")
     if 'quarter' in want and tbl.num_rows:
         n = pc.sum(pc.invert(pc.match_substring_regex(tbl['quarter'], r'^\d{4}Q[1-4]$'))).as_py() or 0
