@@ -144,8 +144,12 @@ class EventsConfig(_Section):
     min_est: int = Field(100, ge=3, description="fewest estimation returns for the market model")
     windows: list[tuple[int, int]] = Field([(0, 1), (-1, 1), (2, 60)], min_length=1, description="CAR/BHAR windows")
     path_end: int = Field(60, ge=0, description="last day of the daily CAR path (tercile sorts)")
-    market: Literal['ew', 'index'] = 'ew'
-    max_ret: float | None = Field(1.0, gt=0, description="price files: a daily return above this is a data error (missing)")
+    market: Literal['ew', 'index', 'spy', 'vti'] = Field('ew', description="'ew': equal-weighted mean of the price file; "
+        "'spy' / 'vti': that ETF's own return from the price file (value-weighted); 'index': index_path")
+    max_ret: float | None = Field(1.0, gt=0, description="price files: a daily return above this (+100%) is an unadjusted "
+                                  "corporate action or data error: missing, and counted")
+    min_ret: float | None = Field(-0.5, gt=-1, lt=0, description="price files: a daily return below this (-50%) is an "
+                                  "unadjusted spin-off or data error: missing, and counted")
     index_path: str | None = Field(None, description="index returns (date, ret | adj_close) for market='index'")
     crsp_index: Literal['vwretd', 'ewretd'] = 'vwretd'
     close_time: str = Field('16:00', pattern=r'^([01]\d|2[0-3]):[0-5]\d$', description="market close, HH:MM local")
