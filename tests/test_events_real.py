@@ -4,7 +4,8 @@ measured in bench/, not asserted here).
 Tone here is random (the real tone comes from `ftm run`): these tests check the mechanics, not a finding."""
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
-from ftm.research.events import EventsConfig, load_prices, run_events
+from ftm.research.events import EventsConfig, load_prices, returns_for, run_events
+from ftm.config import shared_data
 from ftm.quarters import Quarter
 
 from shared_data import MAEC, PRICES
@@ -54,10 +55,10 @@ def test_one_car_by_hand(returns, panel):
     p = p[p['volume'] > 0].sort_values('volume', ascending=False).drop_duplicates(['ticker', 'date'])
     p['date'] = pd.to_datetime(p['date'])
     wide = p.pivot(index='date', columns='ticker', values='adj_close').sort_index()
-    # the returns as load_prices defines them: per ticker, from its previous price; above +100% is an error
+    # the returns as load_prices defines them: per ticker, from its previous price; above +100% or below -50% is screened
     rets = {t: s.dropna().pct_change() for t, s in wide.items()}
     R = pd.DataFrame(rets).reindex(wide.index)
-    R = R.where(~(R > 1.0))
+    R = R.where(~((R > 1.0) | (R < -0.5)))
     m = R.mean(axis=1)
     d0 = wide.index.get_loc(pd.Timestamp(e['day0']))
     est = slice(max(0, d0 - 250), d0 - 30 + 1)
@@ -66,3 +67,19 @@ def test_one_car_by_hand(returns, panel):
     b, a = np.polyfit(x[ok], y[ok], 1)
     car = sum(R['AAPL'].iloc[d0 + k] - a - b * m.iloc[d0 + k] for k in (0, 1))
     assert ok.sum() == e['n_est'] and abs(b - e['beta']) < 1e-9 and abs(car - e['car_0_1']) < 1e-9
+
+BROAD = shared_data('prices/us_daily_2013_2019.parquet')
+
+@pytest.mark.skipif(BROAD is None, reason='us_daily_2013_2019.parquet not available')
+def test_broad_file_with_spy(panel):
+    "The broad file covers ~99% of the calls; SPY as the market; the screens count what they set missing."
+    spy = returns_for(BROAD, EventsConfig(market='spy'))
+    assert spy.market_kind == 'spy' and spy.market.iloc[1:].notna().mean() > 0.99
+    res = run_events(panel, spy, EventsConfig(market='spy'), sample='2015Q2..2017Q4')
+    c = res.counts
+    assert c['with_prices'] >= 0.97 * c['events'] and c['analysed'] >= 0.95 * c['events'], c
+    assert c['market'] == 'spy' and c['screened'] == sum(c['screened_by_ticker'].values()) > 0
+    assert 0.8 < res.events['beta'].median() < 1.3
+    ew = run_events(panel, returns_for(BROAD, EventsConfig()), sample='2015Q2..2017Q4')
+    assert ew.counts['analysed'] == c['analysed'] and ew.counts['market'] == 'ew'
+    print(res.summary())

@@ -15,9 +15,10 @@ from ..quarters import Quarter, quarter_range
 # %% auto #0
 __all__ = ['CRSP_DSF_SQL', 'CRSP_DSI_SQL', 'ID_COLS', 'CALL_MEASURES', 'REG_COLS', 'REASONS', 'EVENT_CARS', 'EVENT_REGRESSIONS',
            'EVENT_SORTS', 'EventsError', 'wname', 'Returns', 'returns_from_long', 'simple_returns', 'load_index',
-           'load_prices', 'crsp_returns', 'price_span', 'event_day0', 'abnormal_returns', 'split_panel',
-           'ols_clustered', 'cross_section', 'tone_groups', 'tone_sorts', 'plot_sorts', 'EventResults', 'run_events',
-           'event_cars_table', 'event_tables', 'publish_events', 'read_panels', 'events_for_quarters']
+           'screen_returns', 'load_prices', 'crsp_returns', 'price_span', 'event_day0', 'abnormal_returns',
+           'split_panel', 'ols_clustered', 'cross_section', 'tone_groups', 'tone_sorts', 'plot_sorts', 'EventResults',
+           'run_events', 'event_cars_table', 'event_tables', 'publish_events', 'read_panels', 'returns_for',
+           'events_for_quarters']
 
 # %% ../../nbs/32_events.ipynb #b49aa151
 from ..errors import FtmError
@@ -39,13 +40,20 @@ class Returns:
     by_permno: dict = field(default_factory=dict)     # permno (int) -> security id
     source: str = ''
     market_kind: str = 'ew'
+    screened: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=['ticker', 'date', 'ret']))  # returns set missing
+
+    def screened_by_ticker(self) -> dict:
+        "Screened returns per ticker, most first."
+        s = self.screened['ticker'].value_counts(sort=True) if len(self.screened) else pd.Series(dtype=int)
+        return {str(k): int(v) for k, v in s.items()}
 
     @property
     def calendar(self) -> pd.DatetimeIndex: return self.ret.index
     def __repr__(self):
         c = self.calendar
         span = f"{c[0]:%Y-%m-%d}..{c[-1]:%Y-%m-%d}" if len(c) else 'empty'
-        return f"Returns({self.ret.shape[1]} securities x {len(c)} days {span}, market={self.market_kind}, source={self.source!r})"
+        return (f"Returns({self.ret.shape[1]} securities x {len(c)} days {span}, market={self.market_kind}, "
+                f"screened={len(self.screened)}, source={self.source!r})")
 
 def _dates(x) -> pd.DatetimeIndex:
     "Dates (date, datetime, string or date32) as tz-naive midnight timestamps."
@@ -61,7 +69,8 @@ def _as_series(market) -> pd.Series:
     s = pd.Series(np.asarray(market, dtype=float), index=_dates(market.index))
     return s[~s.index.duplicated(keep='last')].sort_index()
 
-def returns_from_long(df: pd.DataFrame, market=None, source: str = '', market_kind: str | None = None) -> Returns:
+def returns_from_long(df: pd.DataFrame, market=None, source: str = '', market_kind: str | None = None,
+                      screened: pd.DataFrame | None = None) -> Returns:
     "`Returns` from long rows (date, ret, and ticker and/or permno). `market`: an index series, or None for EW."
     if not {'date', 'ret'} <= set(df.columns) or not ({'ticker', 'permno'} & set(df.columns)):
         raise EventsError(f"returns need columns date, ret and ticker or permno; found {', '.join(df.columns)}")
@@ -84,7 +93,9 @@ def returns_from_long(df: pd.DataFrame, market=None, source: str = '', market_ki
         by_ticker[t] = s
     for s, p in last.dropna(subset=['permno']).drop_duplicates('permno', keep='last')[['sec', 'permno']].itertuples(index=False):
         by_permno[int(p)] = s
-    return Returns(wide, mkt.astype(float).rename('market'), by_ticker, by_permno, source, market_kind or kind)
+    out = Returns(wide, mkt.astype(float).rename('market'), by_ticker, by_permno, source, market_kind or kind)
+    if screened is not None: out.screened = screened.reset_index(drop=True)
+    return out
 
 # %% ../../nbs/32_events.ipynb #7e608a87
 def simple_returns(prices: pd.DataFrame, price_col: str = 'adj_close', by: str = 'ticker') -> pd.DataFrame:
@@ -118,11 +129,23 @@ def _one_per_day(p: pd.DataFrame, key: str) -> pd.DataFrame:
     order = rank.sort_values(['ok', 'vol'], ascending=False, kind='stable').index
     return p.loc[order].drop_duplicates([key, 'date']).sort_index()
 
+def screen_returns(p: pd.DataFrame, max_ret: float | None = 1.0, min_ret: float | None = -0.5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "(`p` with returns above `max_ret` or below `min_ret` set missing, the screened rows: ticker, date, ret)."
+    r = p['ret']
+    bad = pd.Series(False, index=p.index)
+    if max_ret is not None: bad |= r > max_ret
+    if min_ret is not None: bad |= r < min_ret
+    who = p['ticker'] if 'ticker' in p else p['permno'].astype('string')
+    screened = pd.DataFrame({'ticker': who[bad].astype(str), 'date': _dates(p.loc[bad, 'date']), 'ret': r[bad].to_numpy()})
+    return p.assign(ret=r.where(~bad)), screened.sort_values(['ticker', 'date']).reset_index(drop=True)
+
 def load_prices(path, index=None, source: str | None = None, max_ret: float | None = 1.0,
-                drop_zero_volume: bool = True) -> Returns:
+                drop_zero_volume: bool = True, min_ret: float | None = -0.5, market_ticker: str | None = None) -> Returns:
     """`Returns` from a Parquet price file (date, ticker, adj_close; a permno column is used when present).
-    `index`: an index return series (or a path for `load_index`); None: the equal-weighted market of the file.
-    Data-error screens (see above): a day without volume has no price; a daily return above `max_ret` is missing."""
+    `index`: an index return series (or a path for `load_index`); `market_ticker` (e.g. 'SPY'): that ticker's own
+    return in the file is the market; neither: the equal-weighted market of the file.
+    Screens (see above): a day without volume has no price; a daily return above `max_ret` or below `min_ret` is
+    missing and recorded in `Returns.screened`."""
     path = str(path)
     try: names = pq.read_schema(path).names
     except (FileNotFoundError, OSError) as e:
@@ -139,9 +162,18 @@ def load_prices(path, index=None, source: str | None = None, max_ret: float | No
         ids = p[['date', key] + [c for c in ('ticker', 'permno') if c in p and c != key]].copy()
         ids['date'] = _dates(ids['date']).to_numpy()
         p = r.merge(ids, on=['date', key], how='left')
-    if max_ret is not None: p['ret'] = p['ret'].where(~(p['ret'] > max_ret))
+    p, screened = screen_returns(p, max_ret, min_ret)
+    kind = None
+    if market_ticker is not None:
+        if index is not None: raise EventsError("give either an index or a market_ticker, not both")
+        mt = str(market_ticker).strip().upper()
+        tick = p['ticker'].astype('string').str.strip().str.upper()
+        if not (tick == mt).any():
+            raise EventsError(f"market={mt.lower()!r}: the price file {path} has no {mt} prices; use a file that holds "
+                              f"{mt} (../shared/data/prices/us_daily_2013_2019.parquet has SPY and VTI), or market='ew'")
+        index, kind = p.loc[(tick == mt).to_numpy(), ['date', 'ret']], mt.lower()
     if isinstance(index, (str, bytes)) or hasattr(index, '__fspath__'): index = load_index(index)
-    return returns_from_long(p, market=index, source=source or path)
+    return returns_from_long(p, market=index, source=source or path, market_kind=kind, screened=screened)
 
 # %% ../../nbs/32_events.ipynb #47a03299
 CRSP_DSF_SQL = ("select permno, date, ret from crsp.dsf "
@@ -408,10 +440,15 @@ class EventResults:
 
     def summary(self) -> str:
         c = self.counts
-        lines = [f"event study {self.sample}".strip() + f": {c['events']} calls, {c['with_prices']} with prices, "
+        lines = [f"event study {self.sample}".strip() + f" (market {c.get('market', self.cfg.market)})" +
+                 f": {c['events']} calls, {c['with_prices']} with prices, "
                  f"{c['analysed']} analysed ({self.seconds:.1f}s)"]
         lines += [f"  excluded, {k}: {v}" for k, v in c['excluded'].items()]
         lines += [f"  with {k}: {v}" for k, v in c['with_car'].items()]
+        if c.get('screened'):
+            top = ', '.join(f"{k} {v}" for k, v in list(c['screened_by_ticker'].items())[:8])
+            lines.append(f"  returns screened (below min_ret / above max_ret, set missing): {c['screened']} in "
+                         f"{len(c['screened_by_ticker'])} tickers ({top}{', ...' if len(c['screened_by_ticker']) > 8 else ''})")
         hl, t = self.spread()
         lines.append(f"  tone {self.cfg.n_groups}-group spread (high - low) CAR[0,+{self.cfg.path_end}]: {hl:.4f} (t={t:.2f})")
         tab = self.table()
@@ -462,7 +499,8 @@ def run_events(panel, returns: Returns, cfg: EventsConfig | None = None, theme_n
     regs = cross_section(ev, themes, cfg, theme_names)
     counts = dict(events=len(ev), with_prices=int(ok.sum()), analysed=int((ok & ~few).sum()),
                   excluded={r: int((excluded == r).sum()) for r in REASONS if (excluded == r).any()},
-                  with_car={f'car_{wname(w)}': int(ev[f'car_{wname(w)}'].notna().sum()) for w in cfg.windows})
+                  with_car={f'car_{wname(w)}': int(ev[f'car_{wname(w)}'].notna().sum()) for w in cfg.windows},
+                  market=returns.market_kind, screened=len(returns.screened), screened_by_ticker=returns.screened_by_ticker())
     return EventResults(ev, regs, sorts, path, counts, cfg, sample, time.perf_counter() - t_start)
 
 # %% ../../nbs/32_events.ipynb #fb648129
@@ -557,14 +595,20 @@ def read_panels(lake, quarters) -> tuple[pd.DataFrame, dict]:
             names.update(zip(t['theme_id'].to_pylist(), t['name'].to_pylist()))
     return pd.concat(panels, ignore_index=True), names
 
+def returns_for(prices_path, cfg: EventsConfig | None = None) -> Returns:
+    "`load_prices` with the market and screens of `cfg` ('ew', 'spy' / 'vti' from the file itself, or 'index')."
+    cfg = cfg or EventsConfig()
+    index, ticker = None, None
+    if cfg.market == 'index':
+        if not cfg.index_path: raise EventsError("market='index' needs index_path (a Parquet file of date, ret)")
+        index = cfg.index_path
+    elif cfg.market != 'ew': ticker = cfg.market.upper()
+    return load_prices(prices_path, index=index, max_ret=cfg.max_ret, min_ret=cfg.min_ret, market_ticker=ticker)
+
 def events_for_quarters(lake, quarters, prices_path, cfg: EventsConfig | None = None) -> EventResults:
     "Event study of the calls of `quarters` (e.g. '2015Q2..2017Q4') in `lake`, with returns from `prices_path`."
     cfg = cfg or EventsConfig()
     qs = _quarters(quarters)
     panel, names = read_panels(lake, qs)
-    index = None
-    if cfg.market == 'index':
-        if not cfg.index_path: raise EventsError("market='index' needs index_path (a Parquet file of date, ret)")
-        index = cfg.index_path
-    rets = load_prices(prices_path, index=index, max_ret=cfg.max_ret)
+    rets = returns_for(prices_path, cfg)
     return run_events(panel, rets, cfg, theme_names=names, sample=f"{qs[0]}..{qs[-1]}" if len(qs) > 1 else str(qs[0]))
