@@ -31,8 +31,12 @@ class SampleConfig(_Section):
 
 class TextConfig(_Section):
     "Sentence preparation."
-    min_content_words: int = Field(3, ge=0, description="drop sentences with fewer content words than this")
+    min_content_words: int = Field(3, ge=0, description="drop sentences with fewer content words than this (procedural ones are kept, marked)")
     drop_operator: bool = True
+    exclude_procedural: bool = Field(True, description="leave sentences marked is_procedural out of topic modelling, "
+                                     "tone and exposure (they stay in the lake)")
+    procedural_similarity: float = Field(0.5, ge=0, le=1, description="TF-IDF cosine to a procedural exemplar from "
+                                         "which a short sentence is procedural (ftm/data/procedural.yaml)")
 
 class EmbedConfig(_Section):
     "Sentence embeddings."
