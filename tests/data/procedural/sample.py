@@ -3,11 +3,17 @@
 Usage::
 
     .venv/bin/python tests/data/procedural/sample.py OUT.csv \
-        [--parquet /work/shared/data/maec/transcripts.parquet]
+        [--parquet /work/shared/data/maec/transcripts.parquet] \
+        [--seed N] [--sizes RANDOM EDGES CUE] [--exclude labels.csv ...]
 
 Writes an unlabelled CSV (columns id, call_id, sentence_idx, stratum, text;
 id is ``call_id:sentence_idx``) to OUT.csv. The draw is deterministic
 (numpy ``default_rng(SEED)``, SEED = 20261129) for a given parquet file.
+The defaults draw the first set (``labels.csv``). The held-out set
+(``heldout.csv``) was drawn with ``--seed 20261130 --sizes 132 60 48
+--exclude tests/data/procedural/labels.csv``: every text (normalised as
+below) in an ``--exclude`` CSV (its ``text`` column) counts as already
+taken, so it is skipped in every stratum.
 
 Sampling design
 ---------------
@@ -57,7 +63,12 @@ def _key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def draw(df: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
+def draw(
+    df: pd.DataFrame,
+    seed: int = SEED,
+    sizes: tuple[int, int, int] = (N_RANDOM, N_EDGES, N_CUE),
+    exclude: set[str] = frozenset(),
+) -> pd.DataFrame:
     df = df.sort_values(["call_id", "sentence_idx"]).reset_index(drop=True)
     df = df[df["text"].fillna("").str.split().str.len() >= 2].reset_index(drop=True)
     n_in_call = df.groupby("call_id")["sentence_idx"].transform("max") + 1
@@ -66,12 +77,12 @@ def draw(df: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
     keys = df["text"].map(_key)
 
     rng = np.random.default_rng(seed)
-    seen: set[str] = set()
+    seen: set[str] = {_key(t) for t in exclude}
     rows = []
-    for stratum, mask, n in (
-        ("random", np.ones(len(df), dtype=bool), N_RANDOM),
-        ("edges", is_edge.to_numpy(), N_EDGES),
-        ("cue", is_cue.to_numpy(), N_CUE),
+    for stratum, mask, n in zip(
+        ("random", "edges", "cue"),
+        (np.ones(len(df), dtype=bool), is_edge.to_numpy(), is_cue.to_numpy()),
+        sizes,
     ):
         cand = np.flatnonzero(mask)
         taken = 0
@@ -99,9 +110,16 @@ def main() -> None:
     ap.add_argument("out", help="output CSV path (outside the repo)")
     ap.add_argument("--parquet", default=DEFAULT_PARQUET)
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--sizes", type=int, nargs=3, default=[N_RANDOM, N_EDGES, N_CUE],
+                    metavar=("RANDOM", "EDGES", "CUE"), help="rows per stratum")
+    ap.add_argument("--exclude", nargs="*", default=[], metavar="CSV",
+                    help="CSVs whose text column lists sentences not to draw")
     a = ap.parse_args()
+    exclude = set()
+    for path in a.exclude:
+        exclude |= set(pd.read_csv(path, dtype=str, keep_default_na=False)["text"])
     df = pd.read_parquet(a.parquet, columns=["call_id", "sentence_idx", "text"])
-    out = draw(df, a.seed)
+    out = draw(df, a.seed, tuple(a.sizes), exclude)
     with open(a.out, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(out.columns)
