@@ -7,17 +7,18 @@ from __future__ import annotations
 import re, functools
 from dataclasses import dataclass
 from typing import Iterable
-import pyarrow as pa
+import numpy as np, pyarrow as pa, pyarrow.compute as pc
 from .progress import bar
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from .lake import schema
 from .config import TextConfig
 
 # %% auto #0
-__all__ = ['ABBREVIATIONS', 'FILLERS', 'STOPWORDS', 'FIRM_COLS', 'CALL_COLS', 'normalise_speaker_type', 'normalise_section',
-           'split_sentences', 'content_words', 'clean_text', 'content_segments', 'keyword_terms', 'is_disclaimer',
-           'is_boilerplate', 'Prepared', 'PreparedBatch', 'strip_control', 'prepare_call', 'prepare_calls',
-           'fold_plural', 'dedupe_keywords', 'title_case', 'keyword_label']
+__all__ = ['ABBREVIATIONS', 'FILLERS', 'STOPWORDS', 'PROCEDURAL_REASONS', 'FIRM_COLS', 'CALL_COLS', 'normalise_speaker_type',
+           'normalise_section', 'split_sentences', 'content_words', 'clean_text', 'content_segments', 'keyword_terms',
+           'procedural_lexicon', 'exemplar_similarity', 'is_disclaimer', 'procedural_reason', 'is_procedural',
+           'Prepared', 'PreparedBatch', 'strip_control', 'prepare_call', 'prepare_calls', 'modelled', 'fold_plural',
+           'dedupe_keywords', 'title_case', 'keyword_label']
 
 # %% ../nbs/11_text.ipynb #10e6b242
 _SPEAKER_RULES = [  # first match wins; patterns are searched in the lowercased label
@@ -172,33 +173,37 @@ def keyword_terms(text: str, max_n: int = 2) -> list[str]:
     return out
 
 # %% ../nbs/11_text.ipynb #b62e0ba2
-_DISCLAIMER = re.compile('|'.join([   # the sentence goes whole
-    r'forward[- ]looking (?:statement|information)', r'safe[- ]harbou?r', r'securities litigation reform',
+_DISCLAIMER = re.compile('|'.join([   # the sentence is procedural whole
+    r'forward[- ]looking (?:statement|information|comment|remark)', r'safe[- ]harbou?r', r'securities litigation reform',
     r'differ materially', r'undertakes? no (?:obligation|duty)', r'(?:assume|has|have) no obligation to update',
-    r'reconciliations? (?:of|to|between) (?:these |the |our |this |any )?(?:non-gaap|gaap)',
-    r'non-gaap (?:financial )?measures? (?:is|are|can be|to the most)',
+    r'reconciliations? (?:of|to|between|for) (?:these |the |our |this |those |any |all )?(?:non-gaap|gaap|adjusted)',
+    r'non-gaap (?:financial )?(?:measures?|information|results|metrics) (?:is|are|can be|to the most|in our|in the|which)',
+    r'(?:refer|referring) (?:you )?to (?:our|the) (?:sec |recent )?filings', r'risk factors (?:in|described|contained)',
     # call logistics
     r'replay of (?:this|today\'s|the) (?:call|conference|webcast)', r'(?:is|are) being (?:recorded|webcast)',
     r'limit (?:yourselves|yourself|your questions?|questions|everyone|everybody|each)', r'(?:one|two|a) questions? (?:each|per person)',
-    r'(?:available|posted) on (?:our|the) (?:website|web site|investor relations)',
+    r'(?:available|posted|found|accessed) (?:on|in|at|under|from) (?:our|the) (?:website|web site|web|internet|investor relations|press release|earnings release)',
+    r'(?:transcript|dial-in|webcast|slides|replay)\b[^.?!]{0,60}\b(?:available|found|accessed|posted)\b',
+    r'available (?:today |after the call |later (?:today )?)?(?:if you have|to (?:take|answer)) (?:any )?(?:additional |further |follow-up )?questions',
 ]))
 
-_WHO = r'(?:everyone|everybody|all|all of you|ladies and gentlemen|folks|guys|operator)'
+_WHO = r'(?:everyone|everybody|all|all of you|ladies and gentlemen|folks|guys|operator|<unk>)'
 _WHEN = r'(?:today|this (?:morning|afternoon|evening)|on (?:the|this|today\'s|our) call)'
-_PROCEDURAL = re.compile('|'.join([   # cut out; the sentence goes if too little is left
-    r'good (?:morning|afternoon|evening|day)(?:,? ' + _WHO + r')?', r'\b(?:hello|hi|hey)\b(?:,? ' + _WHO + r')?',
+_PROCEDURAL = re.compile('|'.join([   # cut out; the sentence is procedural if too little is left
+    r'(?:good )?(?:morning|afternoon|evening)(?:,? ' + _WHO + r')?', r'good day(?:,? ' + _WHO + r')?',
+    r'\b(?:hello|hi|hey)\b(?:,? ' + _WHO + r')?',
     r'ladies and gentlemen', r'(?:it is|it\'s) (?:my|our) (?:pleasure|privilege)(?: to)?',
-    r'thank(?:s| you)(?: (?:very|so) much)?(?:,? ' + _WHO + r')?'
-    r'(?:,? (?:all )?(?:for|to) (?:joining|being with|participating in|listening to|attending|dialing|'
+    r'thank(?:s| you)(?: (?:very|so) much| again| all| a lot)?(?:,? ' + _WHO + r')?'
+    r'(?:,? (?:all )?(?:for|to) (?:joining|being with|participating in|listening|attending|dialing|taking the time|'
     r'your (?:time|interest|patience|participation|question|questions|continued interest)|the question|'
-    r'taking (?:my|the|our) questions?)(?: (?:us|the call|the conference|this call|today\'s call))?(?: ' + _WHEN + r')?)?',
+    r'taking (?:my|the|our) questions?)(?: (?:in|us|the call|the conference|this call|today\'s call))?(?: ' + _WHEN + r')?)?',
     r'(?:and )?welcome(?:,? ' + _WHO + r')?(?: back)?(?: to)?(?: the| our| today\'s)?[^.?!]{0,150}?'
     r'\b(?:conference call|earnings call|conference|call|webcast|presentation)\b',
     r'(?:our |your |the )?(?:next|first|last|final|following) question(?: (?:comes|is|will come))?'
     r'(?: from)?(?: the line of)?[^.?!,]{0,80}',
     r'(?:please )?go ahead', r'(?:your|the) line is (?:now )?open', r'you may (?:now )?(?:begin|proceed|ask)',
     r'\(?operator instructions\)?', r'(?:please )?stand by',
-    r'(?:turn|hand|pass)(?:ing)? (?:(?:the|this) (?:call|conference|floor)|it|things|you)(?: back)?(?: over)? to[^.?!,;]*',
+    r'(?:turn|hand|pass)(?:ing)? (?:(?:the|this) (?:call|conference|floor)|it|things|you)(?: back)?(?: over| off)? to[^.?!,;]*',
     r'(?:turn|hand|pass)(?:ing)? (?:back )?over to[^.?!,;]*',
     r'question[- ]and[- ]answer session', r'q ?& ?a session', r'(?:open|opening) (?:it |the (?:call|line|lines|floor) )?'
     r'(?:up )?(?:for|to) (?:your )?questions', r'(?:our |my |the )?prepared remarks',
@@ -207,31 +212,111 @@ _PROCEDURAL = re.compile('|'.join([   # cut out; the sentence goes if too little
     r'(?:that |this )?(?:concludes|ends) (?:our|the|today\'s|this)[^.?!]{0,60}', r'you may (?:now )?disconnect',
     r'(?:earnings|results|investor|conference) (?:conference )?(?:call|webcast)', r'instructions will (?:follow|be given)',
     r'with that', r'at this time',
+    # slide and page pointers: "turning to slide 5", "on the left side of the page", "as you can see on this chart"
+    r'(?:(?:turn|turning|move|moving|go|going|flip|flipping|look|looking|skip|skipping)(?: on| over| ahead| back)? (?:to|at) )?'
+    r'(?:the )?(?:top |bottom |left |right )?(?:(?:hand )?side )?(?:of )?(?:the |this |our )?(?:next |following |last |previous )?'
+    r'\b(?:slide|page|chart|graph|table)s?\b(?: (?:number )?\d+| [a-z]+)?(?: of (?:the|our|this) (?:presentation|deck|slides?|release))?',
+    r'as (?:you can see|shown|seen|noted|illustrated|outlined|detailed)(?: (?:on|in) (?:the|this|our) (?:slide|page|chart|presentation|deck))?',
+    # Q&A back-and-forth that carries nothing itself
+    r'(?:could|can|would) you (?:please )?(?:repeat|clarify|rephrase) (?:the|your|that)(?: \w+)? question',
+    r'(?:that\'s|that is|it\'s) (?:a )?(?:good|great|fair) (?:question|point)', r'(?:i|we) missed (?:the first part of )?(?:the|your|that) question',
+    r'(?:does|did) that (?:help|answer)', r'(?:i hope|hopefully) that (?:helps|answers)',
+    # announcing what will be said, not saying it
+    r'(?:let me|let us|let\'s|i\'d like to|i would like to|we\'d like to|i\'ll|i will|we\'ll|we will|i want to|i\'m going to) '
+    r'(?:now |just |quickly |briefly )?(?:give|provide|make|offer|share|add|take|spend|walk|start|begin|touch|cover|comment|highlight|go)'
+    r'(?: you| you all| everyone)?(?: through| on| with| over)?(?: a| some| a few| a couple(?: of)?| two| three| several| my| our)?'
+    r'(?: more| additional| brief| quick| key| high[- ]level| final| closing)?'
+    r' (?:color|colour|details?|comments?|points?|highlights?|thoughts|context|perspective|overview|update|minutes?|moment|remarks|words)',
+    r'here (?:are|is) (?:a few |some |the |our )?(?:key )?(?:highlights|details|points|takeaways)', r'(?:take|taking) (?:a|this) (?:moment|minute|second)',
+    r'(?:my|our|his|her|the|[a-z]+\'s) opening (?:comments|remarks)',
 ]))
 # Python's `re` tries every branch at every character, so a sentence is only searched when it holds a word that
 # some branch requires (a set lookup): the searches then run on ~1 sentence in 5, on lowercased text.
 _DISCLAIMER_WORDS = frozenset('forward harbor harbour litigation materially obligation duty reconciliation '
-                              'reconciliations gaap replay recorded webcast limit each per available posted'.split())
+                              'reconciliations gaap replay recorded webcast limit each per available posted refer '
+                              'referring risk found accessed transcript dial slides'.split())
 _PROCEDURAL_WORDS = frozenset('morning afternoon evening day hello hi hey ladies pleasure privilege thank thanks '
                               'welcome question questions ahead open begin proceed ask disconnect instructions stand '
-                              'turn hand pass session remarks forward concludes ends call webcast'.split())
+                              'turn hand pass session remarks forward concludes ends call webcast slide slides page '
+                              'pages chart graph table see shown seen noted illustrated outlined detailed repeat '
+                              'clarify rephrase point missed help helps answer answers give provide make offer share '
+                              'add take spend walk start begin touch cover comment highlight go here moment opening'.split())
+# An introduction names who speaks: once its cue and the titles are cut out, only names should be left.
+_INTRO = re.compile(r'\b(?:with me|joining me|joining us|joined (?:today |here )?by|here with me|on the (?:call|line) '
+                    r'(?:today |with me )?(?:is|are)|in the room|my name is|i\'m|i am|this is)\b')
+_NAME = re.compile(r'(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b|<UNK>')   # a capitalised word inside a sentence
 _WORDS = re.compile(r'[a-z]+')
+# A reply that opens by agreeing or thanking and then says too little of its own ("Yes, <UNK>, that's accurate.")
+_REPLY = re.compile(r"\W*(?:yes|yeah|yep|no|nope|sure|okay|ok|right|correct|absolutely|exactly|agreed|great|thanks|thank you)\b")
 
 def _lower(text: str) -> str: return text.lower().replace('\u2019', "'")
 
+@functools.lru_cache(maxsize=1)
+def procedural_lexicon() -> dict:
+    "`ftm/data/procedural.yaml`: `exemplars` (sentences), `generic` and `titles` (sets of words); read once per process."
+    import yaml
+    from importlib import resources
+    v = yaml.safe_load(resources.files('ftm').joinpath('data', 'procedural.yaml').read_text(encoding='utf-8'))
+    miss = [k for k in ('exemplars', 'generic', 'titles') if not v.get(k)]
+    if miss: raise ValueError(f"ftm/data/procedural.yaml lacks {', '.join(miss)}; reinstall ftm or restore the file")
+    return dict(exemplars=tuple(v['exemplars']), generic=frozenset(v['generic']), titles=frozenset(v['titles']))
+
+@functools.lru_cache(maxsize=1)
+def _exemplar_index():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    ex = procedural_lexicon()['exemplars']
+    # words and word pairs, stopwords kept: "turn it over to" is all function words
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[a-z]+(?:'[a-z]+)?")
+    return vec, vec.fit_transform([_lower(e) for e in ex])
+
+def exemplar_similarity(texts: list[str]) -> np.ndarray:
+    "Cosine (TF-IDF of words and word pairs) of each text to its nearest procedural exemplar: 0 (nothing shared) to 1."
+    if not texts: return np.zeros(0)
+    vec, X = _exemplar_index()
+    return np.asarray((vec.transform([_lower(t) for t in texts]) @ X.T).max(axis=1).todense()).ravel()
+
 def is_disclaimer(text: str) -> bool:
-    "Safe-harbour, non-GAAP and call-logistics language: dropped whatever else the sentence says."
+    "Safe-harbour, non-GAAP and call-logistics language: procedural whatever else the sentence says."
     low = _lower(text)
     return not _DISCLAIMER_WORDS.isdisjoint(_WORDS.findall(low)) and _DISCLAIMER.search(low) is not None
 
-def is_boilerplate(text: str, min_words: int = 3) -> bool:
-    "A disclaimer, or a procedural sentence with fewer than `max(1, min_words)` content words left once the procedural phrases are cut out."
+PROCEDURAL_REASONS = ('disclaimer', 'nothing', 'phrases', 'introduction', 'filler', 'reply', 'exemplar')
+
+def procedural_reason(text: str, min_words: int = 3, exemplar_min: float = 0.5, similarity: float | None = None) -> str | None:
+    """Why `text` is procedural speech, or None if it says something: the first of `PROCEDURAL_REASONS` that applies.
+    - disclaimer: safe harbour, non-GAAP pointers, call logistics (whatever else is said);
+    - nothing: no content word and no number in at most 8 words ("Yes.", "Thank you.", "Okay, great.");
+    - phrases: fewer than `max(1, min_words)` content words left once procedural phrases are cut out;
+    - introduction: an introduction cue, and only titles and names left;
+    - filler: no number and only generic words (`procedural.yaml` generic: "We continue to make progress.");
+    - reply: opens with yes/no/sure/thanks... and has fewer than `max(1, min_words)` words that are not generic;
+    - exemplar: TF-IDF cosine >= `exemplar_min` to a procedural exemplar, with fewer than `2 * min_words` content
+      words that are not generic (`similarity`: the cosine, if already computed for a batch)."""
     low = _lower(text)
     words = set(_WORDS.findall(low))
-    if not _DISCLAIMER_WORDS.isdisjoint(words) and _DISCLAIMER.search(low): return True
-    if _PROCEDURAL_WORDS.isdisjoint(words) and 'with that' not in low and 'at this time' not in low: return False
-    if not _PROCEDURAL.search(low): return False
-    return len(content_words(_PROCEDURAL.sub(' ', low))) < max(1, min_words)
+    if not _DISCLAIMER_WORDS.isdisjoint(words) and _DISCLAIMER.search(low): return 'disclaimer'
+    cw = content_words(text)
+    if not cw: return 'nothing' if len(words) <= 8 and not re.search(r'\d', text) else None
+    lex, need = procedural_lexicon(), max(1, min_words)
+    if (not _PROCEDURAL_WORDS.isdisjoint(words) or 'with that' in low or 'at this time' in low) and _PROCEDURAL.search(low):
+        if len(content_words(_PROCEDURAL.sub(' ', low))) < need: return 'phrases'
+    if _INTRO.search(low):
+        names = {w.lower() for w in _NAME.findall(text)}
+        left = content_words(_INTRO.sub(' ', low))
+        rest = [w for w in left if w not in lex['titles'] and w not in names]
+        if len(rest) < need and len(rest) < len(left): return 'introduction'   # someone was named or titled
+    own = [w for w in cw if w not in lex['generic']]
+    if re.search(r'\d', text): return None            # a number is content
+    if not own and len(cw) <= 6: return 'filler'
+    if len(own) < need and _REPLY.match(low): return 'reply'
+    if len(own) < 2 * need:
+        sim = similarity if similarity is not None else exemplar_similarity([text])[0]
+        if sim >= exemplar_min: return 'exemplar'
+    return None
+
+def is_procedural(text: str, min_words: int = 3) -> bool:
+    "Is `text` procedural speech (how calls talk, not what they say)? See `procedural_reason`."
+    return procedural_reason(text, min_words) is not None
 
 # %% ../nbs/11_text.ipynb #3d10d892
 FIRM_COLS = [f.name for f in schema.FIRM_FIELDS]
@@ -274,8 +359,8 @@ def _prepare(call, cfg: TextConfig) -> tuple[dict, dict, dict, int]:
     if comps.num_rows: comps = comps.sort_by('component_order')
     c = comps.to_pydict()
     dropped = dict.fromkeys(schema.DROP_REASONS, 0)
-    cols = {k: [] for k in ('position', 'component_order', 'speaker_type', 'section', 'raw_text', 'clean_text')}
-    seen, pos, stripped = set(), 0, 0
+    cols = {k: [] for k in ('position', 'component_order', 'speaker_type', 'section', 'raw_text', 'clean_text', 'is_procedural')}
+    said, pos, stripped = [], 0, 0
     for order, spk, sec, text in zip(c['component_order'], c['speaker_type'], c['section'], c['text']):
         text, n_ctl = strip_control(text); stripped += n_ctl
         spk, sec = normalise_speaker_type(spk), normalise_section(sec)
@@ -283,15 +368,20 @@ def _prepare(call, cfg: TextConfig) -> tuple[dict, dict, dict, int]:
         for sent in split_sentences(text):
             p, pos = pos, pos + 1
             if operator: dropped['operator'] += 1; continue
-            if is_boilerplate(sent, cfg.min_content_words): dropped['boilerplate'] += 1; continue
-            words = content_words(sent)
-            if len(words) < cfg.min_content_words: dropped['short'] += 1; continue
-            key = ' '.join(sent.split())
-            if key in seen: dropped['duplicate'] += 1; continue
-            seen.add(key)
-            for k, v in zip(cols, (p, order, spk, sec, sent, ' '.join(words))): cols[k].append(v)
+            said.append((p, order, spk, sec, sent))
+    sims = exemplar_similarity([s[-1] for s in said])   # one TF-IDF pass per call
+    seen = set()
+    for (p, order, spk, sec, sent), sim in zip(said, sims):
+        proc = procedural_reason(sent, cfg.min_content_words, cfg.procedural_similarity, sim) is not None
+        words = content_words(sent)
+        if not proc and len(words) < cfg.min_content_words: dropped['short'] += 1; continue
+        key = ' '.join(sent.split())
+        if key in seen: dropped['duplicate'] += 1; continue
+        seen.add(key)
+        for k, v in zip(cols, (p, order, spk, sec, sent, ' '.join(words), proc)): cols[k].append(v)
     n = len(cols['position'])
     firm = {**fields, 'n_components': comps.num_rows, 'n_sentences_raw': pos, 'n_sentences_kept': n,
+            'n_procedural': sum(cols['is_procedural']),
             **{f'dropped_{r}': v for r, v in dropped.items()},
             'transcript_version': getattr(call, 'transcript_version', None)}
     cols = {**{k: [v]*n for k, v in fields.items()},
@@ -317,6 +407,12 @@ def prepare_calls(calls: Iterable, cfg: TextConfig, total: int | None = None, pr
         for r, v in d.items(): dropped[r] += v
     t = pa.concat_tables(tables) if tables else schema.empty('transcripts')
     return PreparedBatch(schema.validate('transcripts', t), schema.validate('firms', firms), dropped, stripped)
+
+def modelled(transcripts: pa.Table, cfg: TextConfig) -> pa.Table:
+    """The rows of `transcripts` that topic modelling, tone and exposure read: all but the procedural sentences when
+    `cfg.exclude_procedural` (a null mark, from a run published before marking existed, counts as not procedural)."""
+    if not cfg.exclude_procedural or 'is_procedural' not in transcripts.column_names: return transcripts
+    return transcripts.filter(pc.invert(pc.fill_null(transcripts['is_procedural'], False)))
 
 # %% ../nbs/11_text.ipynb #70fbe28f
 _ACRONYMS = {'ai', 'api', 'ar', 'b2b', 'b2c', 'ceo', 'cfo', 'cpi', 'eps', 'ebit', 'ebitda', 'esg', 'eu', 'ev',
