@@ -11,6 +11,7 @@ from .config import Config
 from .errors import FtmError
 from .lake.schema import empty, validate
 from .lake import Lake
+from .text import modelled
 
 # %% auto #0
 __all__ = ['CRASH_VAR', 'chunk_key', 'chunks_of', 'CircuitOpen', 'Breaker', 'BatchSpec', 'BatchResult', 'naming_outage_path',
@@ -127,7 +128,7 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None, on_firms
     if log: log(dict(event='batch_start', batch=spec.batch, firms=len(spec.firm_ids), chunks=len(chunks),
                      chunks_done=res.skipped_chunks))
     if not todo: return res
-    tr = lake.read('transcripts', q, run_id=spec.transcripts_run)
+    tr = modelled(lake.read('transcripts', q, run_id=spec.transcripts_run), cfg.text)   # procedural sentences stay out by default
     tr = tr.filter(pc.is_in(tr['firm_id'], pa.array([f for _, ids in todo for f in ids]))).sort_by([('firm_id', 'ascending'), ('position', 'ascending')])
     firms = lake.read('firms', q, run_id=spec.transcripts_run)
     names = {r['firm_id']: (r['firm_name'], r['ticker']) for r in firms.select(['firm_id', 'firm_name', 'ticker']).to_pylist()}

@@ -14,6 +14,7 @@ from .ingest import ensure_ingested
 from .sources.connectors import connector_class, get_connector, run_props
 from .executors import LocalExecutor, BatchFailed, plan_batches, resolve_workers
 from .mapstep import BatchSpec, map_state, map_batch, naming_outage_path
+from .text import modelled
 
 # %% auto #0
 __all__ = ['RunResult', 'plan_map', 'check_resume', 'plan_quarter', 'map_specs', 'seal_map', 'sentiment_tables',
@@ -74,12 +75,15 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
     secrets) are stored beside it, so the workers run with the submitter's settings."""
     if (m := lake.checkpoint(q, map_run, 'manifest')) is not None: return m
     # calls that kept no sentence have nothing to model: left out of the plan (not failures), and counted
-    f = lake.read('firms', q, run_id=ing.run_id, columns=['firm_id', 'n_sentences_kept']).to_pylist()
-    kept = {r['firm_id']: r['n_sentences_kept'] for r in f if r['n_sentences_kept'] > 0}
+    # (procedural sentences are kept in the lake but, by default, not modelled: they do not count here)
+    proc = cfg.text.exclude_procedural
+    f = [dict(firm_id=r['firm_id'], n=r['n_sentences_kept'] - ((r.get('n_procedural') or 0) if proc else 0))
+         for r in lake.read('firms', q, run_id=ing.run_id).to_pylist()]
+    kept = {r['firm_id']: r['n'] for r in f if r['n'] > 0}
     workers = 1 if cfg.executor.kind == 'batch' else resolve_workers(cfg.executor.workers, say=None)   # capped at the cores; the executor says so. Batch: batch_firms alone
     manifest = dict(batches=plan_batches(list(kept), cfg.executor.batch_firms, workers, weights=kept),
                     transcripts_run=ing.run_id, transcripts_published=ing.published, ingest=ing.extra,
-                    empty=sorted(r['firm_id'] for r in f if r['n_sentences_kept'] == 0))
+                    empty=sorted(r['firm_id'] for r in f if r['n'] <= 0))
     run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
     run.set_checkpoint('config', cfg.portable())
     run.set_checkpoint('manifest', manifest)          # last: a manifest means the plan is complete
@@ -166,7 +170,7 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     red = reduce_quarter(topics, cfg.themes, namer, q, avoid=avoid)
     T['reduce'] = time.perf_counter() - t0
     sentences = lake.read('sentences', q, run_id=map_run)
-    transcripts = lake.read('transcripts', q, run_id=tr_run)
+    transcripts = modelled(lake.read('transcripts', q, run_id=tr_run), cfg.text)   # what was modelled: tone and exposure read the same
     extra_tables, sent_info = {}, None
     if cfg.sentiment.enabled:
         t0 = time.perf_counter()
