@@ -75,11 +75,12 @@ bench: setup
 
 # The event study over published quarters (run `ftm run` for each quarter first); the executed notebook is the record.
 QUARTERS ?= 2015Q2..2017Q4
-PRICES ?= ../shared/data/prices/daily_prices.parquet
+PRICES ?= ../shared/data/prices/us_daily_2013_2019.parquet
+MARKETS ?= ew,spy
 events: setup
 	@mkdir -p runs/outputs
 	$(BIN)/papermill runs/events.ipynb runs/outputs/events-$(subst ..,-,$(QUARTERS)).ipynb \
-	  -p quarters $(QUARTERS) -p prices $(PRICES) -p lake $(LAKE) --log-output
+	  -p quarters $(QUARTERS) -p prices $(PRICES) -p lake $(LAKE) -p markets $(MARKETS) --log-output
 
 # Many quarters on AWS Step Functions (runs/cloud.ipynb): start one execution of the multi-quarter state machine,
 # follow it, keep each quarter's summary in the lake, then the executed notebook beside each quarter's run; exits 1 if

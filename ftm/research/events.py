@@ -18,7 +18,7 @@ __all__ = ['CRSP_DSF_SQL', 'CRSP_DSI_SQL', 'ID_COLS', 'CALL_MEASURES', 'REG_COLS
            'screen_returns', 'load_prices', 'crsp_returns', 'price_span', 'event_day0', 'abnormal_returns',
            'split_panel', 'ols_clustered', 'cross_section', 'tone_groups', 'tone_sorts', 'plot_sorts', 'EventResults',
            'run_events', 'event_cars_table', 'event_tables', 'publish_events', 'read_panels', 'returns_for',
-           'events_for_quarters']
+           'compare_markets', 'events_for_quarters']
 
 # %% ../../nbs/32_events.ipynb #b49aa151
 from ..errors import FtmError
@@ -455,6 +455,17 @@ class EventResults:
         if len(tab): lines += ['', tab.to_string()]
         return '\n'.join(lines)
 
+    def headline(self) -> dict:
+        "N, call tone on CAR[0,+1] and CAR[+2,+60] (coef, t; 'call tone' spec), the tercile spread and its t, screened returns."
+        r = self.regressions[self.regressions['spec'].eq('call tone') & self.regressions['term'].eq(self.cfg.tone)].set_index('outcome')
+        get = lambda o, c: float(r.loc[o, c]) if o in r.index else math.nan
+        hl, t = self.spread()
+        return {'market': self.counts.get('market', self.cfg.market), 'N': self.counts['analysed'],
+                'N in regression': int(r.loc['car_0_1', 'n']) if 'car_0_1' in r.index else 0,
+                'CAR[0,+1] coef': get('car_0_1', 'coef'), 'CAR[0,+1] t': get('car_0_1', 't'),
+                'CAR[+2,+60] coef': get('car_2_60', 'coef'), 'CAR[+2,+60] t': get('car_2_60', 't'),
+                f'spread CAR[0,+{self.cfg.path_end}]': hl, 'spread t': t, 'screened returns': self.counts.get('screened', 0)}
+
     def plot(self, ax=None): return plot_sorts(self.sorts, ax=ax, title=f"Cumulative abnormal return by call-tone group {self.sample}".strip())
 
 REASONS = ('no price data for the firm', 'call date outside the price data', 'too few estimation returns')
@@ -604,6 +615,10 @@ def returns_for(prices_path, cfg: EventsConfig | None = None) -> Returns:
         index = cfg.index_path
     elif cfg.market != 'ew': ticker = cfg.market.upper()
     return load_prices(prices_path, index=index, max_ret=cfg.max_ret, min_ret=cfg.min_ret, market_ticker=ticker)
+
+def compare_markets(results: dict) -> pd.DataFrame:
+    "One row per market proxy (`{market: EventResults}`): the `EventResults.headline` numbers side by side."
+    return pd.DataFrame([r.headline() for r in results.values()]).set_index('market')
 
 def events_for_quarters(lake, quarters, prices_path, cfg: EventsConfig | None = None) -> EventResults:
     "Event study of the calls of `quarters` (e.g. '2015Q2..2017Q4') in `lake`, with returns from `prices_path`."
