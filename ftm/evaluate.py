@@ -4,16 +4,17 @@
 
 # %% ../nbs/18_evaluate.ipynb #d461ac72
 from __future__ import annotations
+from bisect import bisect_left
 from collections import Counter
 import math
 import numpy as np, pyarrow as pa, pyarrow.compute as pc, scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import adjusted_rand_score
-from .text import keyword_terms
+from .text import keyword_terms, content_segments
 
 # %% auto #0
-__all__ = ['NO_THEME', 'npmi', 'diversity', 'diversity_within_firms', 'outlier_share', 'topics_per_firm', 'theme_coverage',
-           'planted_vs_found', 'theme_ari', 'topic_theme_ari', 'quality']
+__all__ = ['EPSILON', 'NO_THEME', 'npmi', 'diversity', 'call_texts', 'c_npmi', 'diversity_within_firms', 'outlier_share',
+           'topics_per_firm', 'theme_coverage', 'planted_vs_found', 'theme_ari', 'topic_theme_ari', 'quality']
 
 # %% ../nbs/18_evaluate.ipynb #01c954ed
 def npmi(keywords: list[list[str]], corpus, topk: int = 10) -> np.ndarray:
@@ -46,6 +47,81 @@ def diversity(keywords: list[list[str]], topk: int = 10) -> float:
     "Share of unique terms among all topics' first `topk` keywords (Dieng et al. 2020); NaN without keywords."
     words = [w for ks in keywords for w in ks[:topk] if w]
     return len(set(words)) / len(words) if words else math.nan
+
+# %% ../nbs/18_evaluate.ipynb #7c1e2a91
+EPSILON = 1e-12   # gensim.topic_coherence.direct_confirmation_measure.EPSILON
+
+def _runs(doc) -> list[list[str]]:
+    "A document as runs of adjacent words: a text is tokenised like keywords (`content_segments`); a token list is one run."
+    return content_segments(doc) if isinstance(doc, str) else [list(doc)]
+
+def call_texts(transcripts: pa.Table) -> list[str]:
+    """One text per call: its kept sentences (`raw_text`) in `position` order, joined by ' . ' so that no phrase
+    spans two sentences. `transcripts`: schema.TRANSCRIPTS rows (transcript_id, position, raw_text)."""
+    by: dict = {}
+    for t, p, x in zip(_col(transcripts, 'transcript_id'), _col(transcripts, 'position'), _col(transcripts, 'raw_text')):
+        by.setdefault(t, []).append((p, x))
+    return [' . '.join(x for _, x in sorted(v)) for _, v in sorted(by.items())]
+
+def _window_matrix(documents, vocab: list[str], window: int, as_gensim: bool = False) -> sp.csr_matrix:
+    """Boolean (virtual document = window) x term matrix of gensim's sliding window, a phrase inside when all its
+    words are. `as_gensim`: reproduce gensim 4's accumulator, which marks a term absent when one of its occurrences
+    leaves the window even if another occurrence is still inside (a phrase leaves with its first word)."""
+    col = {w: i for i, w in enumerate(vocab)}
+    ngram = max(len(w.split()) for w in vocab)
+    lo, hi, term, base = [], [], [], 0
+    for doc in documents:
+        occ = []                             # (term, first window, last window, position) of each occurrence
+        runs = _runs(doc)
+        L = sum(map(len, runs))
+        nw = max(1, L - window + 1)          # gensim: a document shorter than the window is one window (an empty one too)
+        pos = 0
+        for run in runs:
+            for n in range(1, ngram + 1):
+                for i in range(len(run) - n + 1):
+                    t = col.get(' '.join(run[i:i + n]) if n > 1 else run[i])
+                    if t is None: continue
+                    p = pos + i              # the n words at p..p+n-1 lie in the windows starting at s, p+n-window <= s <= p
+                    a, b = max(0, p + n - window), min(p, nw - 1)
+                    if a <= b: occ.append((t, a, b, p))
+            pos += len(run)
+        if as_gensim and occ:
+            at: dict = {}
+            for t, _, _, p in occ: at.setdefault(t, []).append(p)       # increasing, per term
+            # on: the window where it enters; off: the first later window that no longer holds *some* occurrence
+            occ = [(t, a, min(b, at[t][bisect_left(at[t], a)]), p) for t, a, b, p in occ]
+        for t, a, b, _ in occ: lo.append(base + a); hi.append(base + b); term.append(t)
+        base += nw
+    lo, hi, term = (np.asarray(x, np.int64) for x in (lo, hi, term))
+    k = hi - lo + 1
+    rows = np.repeat(lo, k) + np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
+    W = sp.csr_matrix((np.ones(len(rows)), (rows, np.repeat(term, k))), shape=(base, len(vocab)))
+    W.sum_duplicates(); W.data[:] = 1.0      # boolean: a term present twice in a window counts once
+    return W
+
+def c_npmi(keywords: list[list[str]], documents, topk: int = 10, window: int = 10, as_gensim: bool = True) -> np.ndarray:
+    """gensim's `c_npmi` coherence of each topic's first `topk` keywords (those that occur in `documents`), with a
+    boolean sliding window of `window` words over each document (NaN if fewer than two keywords occur).
+    `documents`: one text (or token list) per call. `as_gensim=False`: count a term in every window that holds it (see above)."""
+    kws = [list(dict.fromkeys(w for w in ks if w)) for ks in keywords]
+    out = np.full(len(kws), np.nan)
+    vocab = sorted({w for ks in kws for w in ks})
+    documents = list(documents)
+    if not vocab or not documents: return out
+    W = _window_matrix(documents, vocab, window, as_gensim)
+    n = W.shape[0]
+    cnt = np.asarray(W.sum(0)).ravel()
+    C = (W.T @ W).tocsr()
+    col = {w: i for i, w in enumerate(vocab)}
+    for t, ks in enumerate(kws):
+        ii = np.array([col[w] for w in ks if cnt[col[w]] > 0][:topk])   # gensim drops words outside its dictionary, then takes topn
+        if len(ii) < 2: continue
+        # s_one_one takes both orders of each pair; NPMI is symmetric, so the mean over one order is the same
+        a, b = (ii[x] for x in np.triu_indices(len(ii), 1))
+        pab = np.asarray(C[a, b]).ravel() / n
+        v = np.log((pab + EPSILON) / ((cnt[a] / n) * (cnt[b] / n))) / -np.log(pab + EPSILON)
+        out[t] = v.mean()
+    return out
 
 # %% ../nbs/18_evaluate.ipynb #1f81545c
 def _col(t, name): return t.column(name).to_pylist()
@@ -116,10 +192,10 @@ def topic_theme_ari(planted: pa.Table, sentences: pa.Table, min_purity: float = 
 def _r(x, nd=4): return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), nd)
 
 def quality(topics: pa.Table, sentences: pa.Table | None = None, corpus=None, planted: pa.Table | None = None,
-            topk: int = 10) -> dict:
+            topk: int = 10, documents=None) -> dict:
     """The run's quality metrics as a flat dict (None where not computable). `topics`: schema.TOPICS rows;
     `sentences`: schema.SENTENCES rows; `corpus`: the quarter's raw_text sentences; `planted`: the result of
-    `planted_vs_found`."""
+    `planted_vs_found`; `documents`: one text (or token list) per call, for `c_npmi`."""
     kws = _col(topics, 'keywords')
     out = dict(n_topics=topics.num_rows, n_firms=len(set(_col(topics, 'firm_id'))))
     tpf = topics_per_firm(topics)
@@ -128,6 +204,10 @@ def quality(topics: pa.Table, sentences: pa.Table | None = None, corpus=None, pl
         v = npmi(kws, corpus, topk)
         out.update(npmi=_r(np.nanmean(v)) if np.isfinite(v).any() else None,
                    npmi_median=_r(np.nanmedian(v)) if np.isfinite(v).any() else None)
+    if documents is not None:
+        v = c_npmi(kws, documents, topk)
+        out.update(c_npmi=_r(np.nanmean(v)) if np.isfinite(v).any() else None,
+                   c_npmi_median=_r(np.nanmedian(v)) if np.isfinite(v).any() else None)
     out.update(diversity_within_firm=_r(diversity_within_firms(topics, topk)), diversity_quarter=_r(diversity(kws, topk)))
     if sentences is not None: out.update(n_sentences=sentences.num_rows, outlier_share=_r(outlier_share(sentences)))
     if topics.num_rows and topics['theme_id'].null_count < topics.num_rows:
