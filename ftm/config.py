@@ -97,6 +97,10 @@ class ThemesConfig(_Section):
     top_n_words: int = Field(10, ge=1)
     n_naming_topics: int = Field(5, ge=1, description="central member topics whose sentences name the theme")
     max_topics: int = Field(30_000, ge=1, description="refuse larger quarters: the merge tree needs O(n^2) memory")
+    procedural_keywords: float = Field(0.3, ge=0, le=1, description="a theme is procedural when this share of its "
+                                       "keyword words is generic or job titles (ftm.theme_kinds) ...")
+    procedural_sentences: float = Field(0.15, ge=0, le=1, description="... or this share of its sentences says fewer "
+                                        "than three content words of its own")
 
 class ExecutorConfig(_Section):
     "How the map step is split and run."

@@ -15,6 +15,7 @@ from .sources.connectors import connector_class, get_connector, run_props
 from .executors import LocalExecutor, BatchFailed, plan_batches, resolve_workers
 from .mapstep import BatchSpec, map_state, map_batch, naming_outage_path
 from .text import modelled
+from .theme_kinds import with_kinds
 
 # %% auto #0
 __all__ = ['RunResult', 'plan_map', 'check_resume', 'plan_quarter', 'map_specs', 'seal_map', 'sentiment_tables',
@@ -171,6 +172,8 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     T['reduce'] = time.perf_counter() - t0
     sentences = lake.read('sentences', q, run_id=map_run)
     transcripts = modelled(lake.read('transcripts', q, run_id=tr_run), cfg.text)   # what was modelled: tone and exposure read the same
+    red.themes = with_kinds(red.themes, red.contributions, sentences, transcripts,
+                            cfg.themes.procedural_keywords, cfg.themes.procedural_sentences)
     extra_tables, sent_info = {}, None
     if cfg.sentiment.enabled:
         t0 = time.perf_counter()

@@ -177,7 +177,8 @@ def validate(name: str, data) -> pa.Table:
     tbl = pa.Table.from_arrays(cols, schema=spec_.schema)
     for col, ok in spec_.allowed.items():
         # a null is outside the set only where the column is required (the check above has already said so)
-        bad = pc.fill_null(pc.invert(pc.is_in(tbl[col], value_set=pa.array(ok, _str))), not spec_.schema.field(col).nullable)
+        bad = pc.invert(pc.is_in(tbl[col], value_set=pa.array(ok, _str)))
+        if spec_.schema.field(col).nullable: bad = pc.and_(bad, pc.is_valid(tbl[col]))
         n = pc.sum(bad).as_py() or 0
         if n:
             ex = pc.filter(tbl[col], bad)[0].as_py()
