@@ -585,6 +585,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                      'ftm/research/known_events.py'),
                                            'ftm.research.known_events.KnownEvent.regex': ( 'known_events.html#knownevent.regex',
                                                                                            'ftm/research/known_events.py'),
+                                           'ftm.research.known_events.KnownEvent.theme_regex': ( 'known_events.html#knownevent.theme_regex',
+                                                                                                 'ftm/research/known_events.py'),
                                            'ftm.research.known_events.KnownEventsError': ( 'known_events.html#knowneventserror',
                                                                                            'ftm/research/known_events.py'),
                                            'ftm.research.known_events.KnownEventsResult': ( 'known_events.html#knowneventsresult',

@@ -12,16 +12,16 @@ import httpx, openai
 from pydantic import ValidationError
 import pyarrow.fs as pafs
 from .config import ConfigError, NamingConfig, redact
-from .text import fold_plural, keyword_label
+from .text import fold_plural, keyword_label, title_case
 from .progress import bar
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'PROMPT_VERSION', 'CHARS_PER_TOKEN', 'SYSTEM_PROMPT', 'NamingRequest', 'Name', 'NamingError', 'Namer',
-           'mask_names', 'trim_sentence', 'keyword_summary', 'keyword_name', 'KeywordNamer', 'prompt_version',
-           'estimate_tokens', 'build_messages', 'prompt_hash', 'ReplyError', 'strip_think', 'parse_reply', 'ReplyCache',
-           'OutageState', 'with_settings', 'LLMNamer', 'get_namer']
+__all__ = ['log', 'PROMPT_VERSIONS', 'PROMPT_VERSION', 'CHARS_PER_TOKEN', 'SYSTEM_PROMPT', 'NamingRequest', 'Name', 'NamingError',
+           'Namer', 'mask_names', 'trim_sentence', 'keyword_summary', 'phrase_label', 'keyword_name', 'KeywordNamer',
+           'prompt_version', 'estimate_tokens', 'build_messages', 'prompt_hash', 'ReplyError', 'strip_think',
+           'parse_reply', 'ReplyCache', 'OutageState', 'with_settings', 'LLMNamer', 'get_namer']
 
 # %% ../nbs/15_naming.ipynb #e094c012
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class NamingRequest:
     sentences: list[str]
     context: str | None = None                # free text for the prompt, e.g. 'quarter 2016Q2, sector: retail'
     avoid: tuple[str, ...] = ()               # firm names and tickers: masked in prompts, rejected in replies
+    phrases: tuple[tuple[str, int], ...] = () # themes: (phrase as said, member firms that said it), the label first
+    central: str | None = None                # themes: the most central sentence, the description
 
 @dataclass(frozen=True)
 class Name:
@@ -98,8 +100,16 @@ def keyword_summary(req: NamingRequest, max_chars: int = 240) -> str | None:
     best = max(range(len(sents)), key=lambda i: (score(sents[i]), -i))
     return trim_sentence(mask_names(sents[best], req.avoid), max_chars) or None
 
+def phrase_label(phrase: str) -> str:
+    "A said phrase as a label: title case, acronyms upper (`usa dollar` -> `US Dollar`)."
+    return ' '.join('US' if w.lower() == 'usa' else w for w in title_case(' '.join(str(phrase).split())).split())
+
 def keyword_name(req: NamingRequest) -> Name:
-    return Name(keyword_label(req.keywords, kind=req.kind), keyword_summary(req), 'keywords')
+    """The label is the first of `req.phrases` (a theme's best phrase said by several member firms) when there is
+    one, else `keyword_label` of the keywords; the summary is `req.central` when given, else `keyword_summary`."""
+    label = phrase_label(req.phrases[0][0]) if req.phrases else keyword_label(req.keywords, kind=req.kind)
+    summary = trim_sentence(mask_names(req.central, req.avoid)) if req.central and req.central.strip() else keyword_summary(req)
+    return Name(label, summary or None, 'keywords')
 
 class KeywordNamer(Namer):
     "Offline, deterministic names from keywords and representative sentences."
@@ -110,8 +120,9 @@ class KeywordNamer(Namer):
         return out
 
 # %% ../nbs/15_naming.ipynb #c5b929d3
-PROMPT_VERSION = 'v1'
-def prompt_version(kind: str) -> str: return f"{kind}-{PROMPT_VERSION}"
+PROMPT_VERSIONS = {'topic': 'v1', 'theme': 'v2'}   # a kind's version moves when its prompt changes
+PROMPT_VERSION = 'v2'                               # the set of prompts: moves with any of them (a run property)
+def prompt_version(kind: str) -> str: return f"{kind}-{PROMPT_VERSIONS[kind]}"
 
 CHARS_PER_TOKEN = 3.0
 def estimate_tokens(text: str) -> int: return math.ceil(len(text) / CHARS_PER_TOKEN)
@@ -132,6 +143,11 @@ def build_messages(req: NamingRequest, context_tokens: int = 4096, max_tokens: i
     head = [f"Name {_KIND_TEXT[req.kind]}."]
     if req.context: head.append(f"Context: {mask_names(req.context, req.avoid)}")
     if req.keywords: head.append("Keywords: " + ', '.join(str(k) for k in req.keywords[:max_keywords]))
+    if req.phrases:
+        head.append("Phrases the companies said, with how many companies said each (prefer a label built from "
+                    "these words): " + '; '.join(f"{mask_names(p, req.avoid)} ({n})" for p, n in req.phrases[:max_keywords]))
+    if req.central and req.central.strip():
+        head.append("Most central sentence: " + trim_sentence(mask_names(req.central, req.avoid), max_sentence_chars))
     head.append("Representative sentences:")
     head, tail = '\n'.join(head), '\nReply with the JSON object only.'
     budget = context_tokens - 2*max_tokens - 96 - sum(map(estimate_tokens, (SYSTEM_PROMPT, head, tail)))

@@ -4,21 +4,25 @@
 
 # %% ../nbs/17_themes.ipynb #44838d9f
 from __future__ import annotations
-import time
+import re, time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 import numpy as np, pyarrow as pa, pyarrow.compute as pc
 from scipy.cluster.hierarchy import linkage, fcluster
 from scipy.sparse import csr_matrix
 from .config import ThemesConfig, ConfigError
-from .naming import NamingRequest, Namer, KeywordNamer
+from .naming import NamingRequest, Namer, KeywordNamer, mask_names
+from .text import content_segments, fold_plural
 from .quarters import Quarter
 from .topics import c_tf_idf, l2_normalise
 from .lake import schema
 
 # %% auto #0
 __all__ = ['topic_centroids', 'topic_vectors', 'keyword_weights', 'keyword_vectors', 'condensed_distances', 'cluster_topics',
-           'firm_rule', 'Themes', 'order_themes', 'theme_keywords', 'naming_sentences', 'reduce_quarter']
+           'firm_rule', 'Themes', 'order_themes', 'theme_keywords', 'naming_sentences', 'Phrase', 'sentence_phrases',
+           'theme_phrases', 'label_phrases', 'reduce_quarter', 'said_words', 'theme_texts', 'label_said_by',
+           'label_said_share']
 
 # %% ../nbs/17_themes.ipynb #62b79a24
 def topic_centroids(topics: pa.Table) -> np.ndarray:
@@ -168,6 +172,87 @@ def naming_sentences(members: np.ndarray, sim: np.ndarray, firm_ids: np.ndarray,
         out += [reps[i][d] for i in picked if d < len(reps[i]) and reps[i][d]]
     return out, picked
 
+# %% ../nbs/17_themes.ipynb #a7c1e201
+class Phrase(NamedTuple):
+    "A theme's candidate label: words that stood together in member sentences."
+    text: str          # as most often said (lower case), e.g. 'price increases'
+    n_firms: int       # member firms whose sentences said it (plurals folded)
+    score: float       # c-TF-IDF over themes (sentence counts) times the square root of the share of member firms
+    lift: float        # share of member firms that said it / share of the quarter's firms that said it
+
+def sentence_phrases(text: str, max_words: int = 4) -> dict[str, str]:
+    """{key: phrase as said} of one sentence: every run of 1..`max_words` content words that stood next to each
+    other (`ftm.text.content_segments`: a stopword, a number or punctuation ends a run); the key folds plurals."""
+    out = {}
+    for run in content_segments(text):
+        for n in range(1, min(max_words, len(run)) + 1):
+            for i in range(len(run) - n + 1):
+                g = run[i:i + n]
+                out.setdefault(' '.join(map(fold_plural, g)), ' '.join(g))
+    return out
+
+def theme_phrases(labels: np.ndarray, firm_ids, topic_texts: list[list[str]], k: int, max_words: int = 4,
+                  min_firms: int = 2) -> list[list[Phrase]]:
+    """Candidate labels of themes 0..k-1, best first: the phrases (`sentence_phrases`) said by at least `min_firms`
+    member firms. `labels`: each topic's theme (-1: none; those topics are the background class of c-TF-IDF),
+    `topic_texts`: each topic's sentences. Ties break alphabetically."""
+    labels, firm_ids = np.asarray(labels), np.asarray(firm_ids, dtype=object)
+    vocab, said, tf, firms, qfirms = {}, [], Counter(), {}, {}
+    for i, sents in enumerate(topic_texts):
+        c, f, seen = (int(labels[i]) if labels[i] >= 0 else k), firm_ids[i], set()
+        for s in sents:
+            for key, ph in sentence_phrases(s or '', max_words).items():
+                j = vocab.get(key)
+                if j is None: j = vocab[key] = len(said); said.append(Counter())
+                said[j][ph] += 1; tf[c, j] += 1; seen.add(j)
+        for j in seen:
+            firms.setdefault((c, j), set()).add(f); qfirms.setdefault(j, set()).add(f)
+    if not tf: return [[] for _ in range(k)]
+    (cs, js), v = zip(*tf.keys()), np.fromiter(tf.values(), np.float64, len(tf))
+    TF = csr_matrix((v, (cs, js)), shape=(k + 1, len(said)))
+    rows, cols = np.asarray(TF.sum(1)).ravel(), np.asarray(TF.sum(0)).ravel()
+    A = int(rows.mean())                                               # as `ftm.topics.c_tf_idf`, sparse
+    idf = np.log(A / np.where(cols > 0, cols, 1) + 1)
+    n_all = max(len(set(firm_ids.tolist())), 1)
+    n_theme = [len(set(firm_ids[labels == t].tolist())) for t in range(k)]
+    by_theme = [[] for _ in range(k)]
+    for (c, j), fs in firms.items():
+        if c < k and len(fs) >= min_firms: by_theme[c].append((j, len(fs)))
+    out = []
+    for t, cand in enumerate(by_theme):
+        ps = []
+        for j, nf in cand:
+            share = nf / n_theme[t]
+            ps.append(Phrase(said[j].most_common(1)[0][0], nf, float(TF[t, j] / rows[t] * idf[j] * np.sqrt(share)),
+                             float(share / (len(qfirms[j]) / n_all))))
+        out.append(sorted(ps, key=lambda p: (-p.score, p.text)))
+    return out
+
+def _inside(short: str, long: str) -> bool: return f" {short} " in f" {long} "
+
+def label_phrases(phrases: list[Phrase], n_firms: int, min_firms: int = 2, min_firm_share: float = 0.2,
+                  min_lift: float = 1.5, extend: float = 1/3, top_n: int = 10) -> list[Phrase]:
+    """A theme's label candidates, the label first, or [] when none qualifies. A candidate is said by at least
+    `min_firms` member firms and `min_firm_share` of them, and `min_lift` times as often (in share of firms) as in
+    the whole quarter (in share of firms), which keeps out what every call says ('continue', 'second half'). The label is the best
+    candidate by score, extended to the best longer candidate that contains it and is said by `extend` of its
+    firms ('share' -> 'share repurchase'), then to a longer one said by nearly as many (0.8: 'chief financial' ->
+    'chief financial officer'), so that a phrase is not cut in two. Longer candidates need no lift: they extend
+    one that has it."""
+    ok = [p for p in phrases if p.n_firms >= max(min_firms, min_firm_share*n_firms)]
+    first = [p for p in ok if p.lift >= min_lift]
+    if not first: return []
+    best = first[0]
+    for share in (extend, 0.8):
+        while True:
+            longer = [p for p in ok if len(p.text.split()) > len(best.text.split()) and _inside(best.text, p.text)
+                      and p.n_firms >= share*best.n_firms]
+            if not longer: break
+            best = max(longer, key=lambda p: (p.score, p.text))
+            if share == extend: break
+    rest = [p for p in first if p is not best and not _inside(p.text, best.text)]
+    return [best] + rest[:top_n - 1]
+
 # %% ../nbs/17_themes.ipynb #24ca7d56
 def _check_quarter(topics: pa.Table, quarter) -> str:
     q = str(Quarter.parse(quarter))
@@ -177,11 +262,24 @@ def _check_quarter(topics: pa.Table, quarter) -> str:
                          f"pass only the topics of {q} (e.g. lake.read('topics', '{q}'))")
     return q
 
+def _topic_texts(texts: pa.Table | None, tids: list, reps: list) -> list[list[str]]:
+    "Each topic's sentences from `texts` (topic_id, raw_text), or its representative sentences where it has none."
+    if texts is None: return reps
+    miss = {'topic_id', 'raw_text'} - set(texts.column_names)
+    if miss: raise ValueError(f"texts lack column(s) {', '.join(sorted(miss))}: pass (topic_id, raw_text), one row "
+                              "per sentence of each topic, e.g. theme_texts(lake.read('sentences', q), lake.read('transcripts', q))")
+    pos, out = {t: i for i, t in enumerate(tids)}, [[] for _ in tids]
+    for t, s in zip(texts['topic_id'].to_pylist(), texts['raw_text'].to_pylist()):
+        if s and (i := pos.get(t)) is not None: out[i].append(s)
+    return [o or r for o, r in zip(out, reps)]
+
 def reduce_quarter(topics: pa.Table, cfg: ThemesConfig | None = None, namer: Namer | None = None, quarter=None, *,
-                   avoid: dict | None = None, **params) -> Themes:
+                   avoid: dict | None = None, texts: pa.Table | None = None, **params) -> Themes:
     """Cluster a quarter's per-firm topics (schema.TOPICS) into cross-firm themes and name them with `namer`
     (default: `KeywordNamer`). `params` override fields of `cfg` for this call; `avoid` maps a
-    firm_id to names and tickers that theme names must not contain."""
+    firm_id to names and tickers that theme names must not contain. `texts` (topic_id, raw_text), one row per
+    sentence of each topic (`theme_texts`), gives the label phrases all member sentences; without it (or for a
+    topic it lacks) they come from the topics' representative sentences."""
     t0 = time.perf_counter()
     cfg = cfg if cfg is not None else ThemesConfig()
     unknown = set(params) - set(ThemesConfig.model_fields)
@@ -220,15 +318,20 @@ def reduce_quarter(topics: pa.Table, cfg: ThemesConfig | None = None, namer: Nam
     cents = l2_normalise(cents, np.float64)
     sim = np.array([X[i] @ cents[labels[i]] if labels[i] >= 0 else np.nan for i in range(n)])
     kws = theme_keywords(M, terms, labels, k, p['top_n_words'], firm_ids)
-    reps = T['representative_sentences'].to_pylist()
+    reps = [[s for s in (r or []) if s] for r in T['representative_sentences'].to_pylist()]
+    cands = theme_phrases(labels, firm_ids, _topic_texts(texts, tids, reps), k) if k else []
     requests, info = [], []
     for i in range(k):
         members = np.flatnonzero(labels == i)
         sents, picked = naming_sentences(members, sim, firm_ids, reps, p['n_naming_topics'])
         nf = len(set(firm_ids[members]))
         bad = tuple(sorted({a for f in set(firm_ids[picked]) for a in (avoid or {}).get(f, ())}))
+        every = tuple(sorted({a for f in set(firm_ids[members]) for a in (avoid or {}).get(f, ())}))
+        phrases = label_phrases([c for c in cands[i] if mask_names(c.text, every) == c.text], nf, min_firms)
+        central = next((r[0] for j in members[np.lexsort((members, -sim[members]))] for r in [reps[j]] if r), None)
         requests.append(NamingRequest(key=theme_ids[i], kind='theme', keywords=kws[i], sentences=sents,
-                                      context=f"quarter {q}; discussed by {nf} companies", avoid=bad))
+                                      context=f"quarter {q}; discussed by {nf} companies", avoid=bad,
+                                      phrases=tuple((c.text, c.n_firms) for c in phrases), central=central))
         info.append((len(members), nf, int(n_sent[members].sum())))
     names = (namer if namer is not None else KeywordNamer()).name(requests) if requests else []
 
@@ -248,6 +351,46 @@ def reduce_quarter(topics: pa.Table, cfg: ThemesConfig | None = None, namer: Nam
                  n_themes=k, coverage=float((labels >= 0).mean()) if n else 0.0,
                  sentence_coverage=float(n_sent[labels >= 0].sum() / max(n_sent.sum(), 1)),
                  firms_in_themes=len(set(firm_ids[labels >= 0])), dropped=dropped,
-                 naming_fallbacks=sum(bool(nm.fallback) for nm in names), params=p,
+                 naming_fallbacks=sum(bool(nm.fallback) for nm in names),
+                 phrase_labels=sum(bool(r.phrases) for r in requests), params=p,
                  seconds=time.perf_counter() - t0)
     return Themes(themes, contributions, schema.validate('topics', out), stats)
+
+# %% ../nbs/17_themes.ipynb #a7c1e203
+_US = re.compile(r'(?<![\w.])(?:U\.S\.(?:A\.)?|USA?)(?![\w])')
+
+def said_words(text: str) -> list[str]:
+    "Words for the verbatim test: lower case, plurals folded, `US`/`U.S.`/`USA` as one word; punctuation goes."
+    return [fold_plural(w) for w in re.findall(r"[a-z0-9&]+", _US.sub(' usa ', str(text or '')).lower())]
+
+def _says(words: list[str], label: list[str]) -> bool:
+    n = len(label)
+    return n > 0 and any(words[i:i + n] == label for i in range(len(words) - n + 1))
+
+def theme_texts(sentences: pa.Table, transcripts: pa.Table) -> pa.Table:
+    """(topic_id, raw_text), one row per sentence in a topic: `reduce_quarter`'s `texts`, from a quarter's
+    `sentences` (sentence_id, topic_id) and `transcripts` (sentence_id, raw_text) tables."""
+    s = sentences.select(['sentence_id', 'topic_id']).filter(pc.is_valid(sentences['topic_id']))
+    j = s.join(transcripts.select(['sentence_id', 'raw_text']), 'sentence_id')
+    return j.sort_by([('topic_id', 'ascending'), ('sentence_id', 'ascending')]).select(['topic_id', 'raw_text'])
+
+def label_said_by(themes: pa.Table, contributions: pa.Table, sentences: pa.Table, transcripts: pa.Table) -> pa.Table:
+    """Per theme (theme_id, name, n_firms, said_by): how many member firms said the theme's label verbatim in their
+    own theme sentences (the sentences of their topics in the theme): case-insensitive, whole words in order,
+    plural or singular either way. A keyword-list label ('Tax, Expenses, Net') counts as said only if its words
+    stood in that order."""
+    texts = theme_texts(sentences, transcripts)
+    firm_of = dict(zip(contributions['topic_id'].to_pylist(), contributions['firm_id'].to_pylist()))
+    theme_of = dict(zip(contributions['topic_id'].to_pylist(), contributions['theme_id'].to_pylist()))
+    label = {t: said_words(nm) for t, nm in zip(themes['theme_id'].to_pylist(), themes['name'].to_pylist())}
+    said = {t: set() for t in label}
+    for tid, s in zip(texts['topic_id'].to_pylist(), texts['raw_text'].to_pylist()):
+        th = theme_of.get(tid)
+        if th in label and firm_of[tid] not in said[th] and _says(said_words(s), label[th]): said[th].add(firm_of[tid])
+    return pa.table({'theme_id': themes['theme_id'], 'name': themes['name'], 'n_firms': themes['n_firms'],
+                     'said_by': pa.array([len(said[t]) for t in themes['theme_id'].to_pylist()], pa.int64())})
+
+def label_said_share(said: pa.Table, top_n: int = 30, min_firms: int = 2) -> float:
+    "Share of the `top_n` themes by n_firms (ties: theme_id) whose label `min_firms`+ member firms said verbatim."
+    top = said.sort_by([('n_firms', 'descending'), ('theme_id', 'ascending')]).slice(0, top_n)
+    return float(pc.mean(pc.greater_equal(top['said_by'], min_firms).cast(pa.float64())).as_py() or 0.0) if top.num_rows else 0.0
