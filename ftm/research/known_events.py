@@ -25,9 +25,12 @@ class KnownEvent:
     pattern: str                      # regular expression, matched case-insensitively on each sentence
     expected: tuple[str, ...]         # quarters (of the call date) where the event should show
     firms: str = 'all'                # 'all', or 'energy': only firms that `energy_firms` picks
+    theme_pattern: str | None = None  # terms that mark the carrying theme's text (default: `pattern`)
 
     @property
     def regex(self) -> re.Pattern: return re.compile(self.pattern, re.I)
+    @property
+    def theme_regex(self) -> re.Pattern: return re.compile(self.theme_pattern or self.pattern, re.I)
 
 EVENTS = (
     KnownEvent('brexit', 'Brexit vote (23 June 2016)',
@@ -39,7 +42,8 @@ EVENTS = (
     KnownEvent('oil_slump', 'Oil-price slump 2015-2016 (energy firms)',
                r"\b(?:oil|crude|commodity|energy|wti|brent) prices?\b|\bprice of (?:oil|crude)\b|\b(?:oil|commodity) price "
                r"(?:environment|decline|downturn)\b|\b(?:downturn|slump|collapse)\b",
-               ('2015Q4', '2016Q1'), firms='energy'),
+               ('2015Q4', '2016Q1'), firms='energy',
+               theme_pattern=r"\b(?:oil|crude|wti|brent|barrels?|rigs?|drilling|commodity prices?)\b"),
     KnownEvent('election_tax', 'US election 2016 and the tax-reform debate of 2017',
                r"\belections?\b|\btax reform\b|\btax (?:cuts?|bill|plan|legislation|policy|overhaul)\b|\bcorporate tax rates?\b"
                r"|\bnew administration\b|\btrump\b|\btax cuts and jobs act\b|\bborder adjust",
@@ -96,36 +100,43 @@ def _text(*parts) -> str:
         out.extend(str(x) for x in p) if isinstance(p, (list, tuple, np.ndarray)) else out.append(str(p))
     return ' | '.join(out)
 
-def theme_scores(themes: pd.DataFrame, topics: pd.DataFrame | None, contributions: pd.DataFrame | None, event) -> pd.DataFrame:
-    """Score each theme of a quarter for `event`: `own` = 1 when the theme's name, description or keywords match the
-    event's terms; `members` = share of its member topics whose label, keywords or representative sentences match;
-    `score` = own + members (0..2). Procedural themes (kind='procedural') are left out."""
+def theme_scores(themes: pd.DataFrame, topics: pd.DataFrame | None, contributions: pd.DataFrame | None, event,
+                 universe=None, min_member_share: float = 0.25) -> pd.DataFrame:
+    """Score each theme of a quarter for `event` (its `theme_regex`): `own` = 1 when the theme's name, description or
+    keywords match; `members` = share of its member topics whose label, keywords or representative sentences match;
+    `hits` = member firms with a matching topic (firms of `universe` only, if given); `score` = own + members (0..2).
+    A theme `qualifies` when own = 1 or members >= `min_member_share`, and has a hit when a universe is given.
+    Sorted best first: qualifying, then most hits, own, most firms. Procedural themes (kind='procedural') are left out."""
     ev = get_event(event)
+    rx = ev.theme_regex
     th = themes.copy()
     if 'kind' in th: th = th[~th['kind'].eq('procedural').fillna(False)]
-    th['own'] = [float(bool(ev.regex.search(_text(r.name, r.description, r.keywords))))
+    th['own'] = [float(bool(rx.search(_text(r.name, r.description, r.keywords))))
                  for r in th[['name', 'description', 'keywords']].itertuples(index=False)]
-    th['members'] = 0.0
+    th['members'], th['hits'] = 0.0, 0
     if topics is not None and len(topics):
         tp = topics.copy()
-        tp['hit'] = [bool(ev.regex.search(_text(r.label, r.keywords, r.representative_sentences)))
+        tp['hit'] = [bool(rx.search(_text(r.label, r.keywords, r.representative_sentences)))
                      for r in tp[['label', 'keywords', 'representative_sentences']].itertuples(index=False)]
         if contributions is not None and len(contributions):      # membership from theme_contributions
             tp = contributions[['theme_id', 'topic_id']].merge(tp.drop(columns=['theme_id'], errors='ignore'), on='topic_id')
-        share = tp.dropna(subset=['theme_id']).groupby('theme_id')['hit'].mean()
-        th['members'] = th['theme_id'].map(share).fillna(0.0).to_numpy()
+        tp = tp.dropna(subset=['theme_id'])
+        th['members'] = th['theme_id'].map(tp.groupby('theme_id')['hit'].mean()).fillna(0.0).to_numpy()
+        h = tp[tp['hit'] & (tp['firm_id'].isin(set(universe)) if universe is not None else tp['hit'])]
+        th['hits'] = th['theme_id'].map(h.groupby('theme_id')['firm_id'].nunique()).fillna(0).astype(int).to_numpy()
     th['score'] = th['own'] + th['members']
-    return th.sort_values(['score', 'n_firms', 'theme_id'], ascending=[False, False, True]).reset_index(drop=True)
+    th['qualifies'] = ((th['own'] == 1) | (th['members'] >= min_member_share)) & (th['hits'] > 0 if universe is not None else True)
+    return th.sort_values(['qualifies', 'hits', 'own', 'n_firms', 'theme_id'],
+                          ascending=[False, False, False, False, True]).reset_index(drop=True)
 
-def event_theme(themes, topics, contributions, event, n_firms: int, universe=None, min_score: float = 0.0) -> dict:
-    """The theme that carries `event` in a quarter (highest `theme_scores`, ties to more firms), its name, score, firms
-    and share of the quarter's `n_firms` firms. With a `universe` of firms (the energy firms) its firms are the
-    universe's firms among its members (theme_contributions), else themes.n_firms. None when no theme scores above
-    `min_score`."""
-    none = dict(theme_id=None, theme_name=None, theme_score=0.0, theme_firms=0, theme_share=np.nan if not n_firms else 0.0)
-    if themes is None or not len(themes): return {**none, 'theme_share': np.nan}
-    sc = theme_scores(themes, topics, contributions, event)
-    if not len(sc) or sc['score'].iloc[0] <= min_score: return none
+def event_theme(themes, topics, contributions, event, n_firms: int, universe=None, min_member_share: float = 0.25) -> dict:
+    """The theme that carries `event` in a quarter (the first of `theme_scores`), its name, score, firms and share of
+    the quarter's `n_firms` firms. With a `universe` of firms (the energy firms) its firms are the universe's firms
+    among its members (theme_contributions), else themes.n_firms. None when no theme qualifies."""
+    none = dict(theme_id=None, theme_name=None, theme_score=0.0, theme_firms=0, theme_share=0.0 if n_firms else np.nan)
+    if themes is None or not len(themes): return {**none, 'theme_score': np.nan, 'theme_share': np.nan}
+    sc = theme_scores(themes, topics, contributions, event, universe, min_member_share)
+    if not len(sc) or not sc['qualifies'].iloc[0]: return none
     best = sc.iloc[0]
     if universe is not None and contributions is not None:
         members = set(contributions.loc[contributions['theme_id'] == best['theme_id'], 'firm_id'])
@@ -133,6 +144,7 @@ def event_theme(themes, topics, contributions, event, n_firms: int, universe=Non
     else: k = int(best['n_firms'])
     return dict(theme_id=best['theme_id'], theme_name=best['name'], theme_score=float(best['score']), theme_firms=k,
                 theme_share=k / n_firms if n_firms else np.nan)
+
 
 # %% ../../nbs/33_known_events.ipynb #7d3ec296
 COLUMNS = ['event', 'quarter', 'expected', 'n_firms', 'keyword_firms', 'keyword_share', 'theme_id', 'theme_name',
@@ -168,7 +180,8 @@ class KnownEventsResult:
         figs = [plot_event(self.table, ev) for ev in evs]
         return figs[0] if event is not None else figs
 
-def known_events(lake, quarters=None, events=EVENTS, min_share: float = 0.03, min_hits: int = 10) -> KnownEventsResult:
+def known_events(lake, quarters=None, events=EVENTS, min_share: float = 0.03, min_hits: int = 10,
+                 min_member_share: float = 0.25) -> KnownEventsResult:
     """For each event and quarter of `lake` (all its quarters with transcripts, or `quarters`, e.g. '2015Q2..2017Q4'):
     the keyword baseline from `transcripts`, and, where the quarter has themes, the theme that carries the event
     (with its lineage when `theme_links` is published)."""
@@ -197,10 +210,10 @@ def known_events(lake, quarters=None, events=EVENTS, min_share: float = 0.03, mi
         for ev in evs:
             uni = e_firms if ev.firms == 'energy' else None
             kb = keyword_baseline(sents[q], ev, uni)
-            mt = event_theme(th, tp, co, ev, kb['n_firms'], uni)
+            mt = event_theme(th, tp, co, ev, kb['n_firms'], uni, min_member_share)
             rows.append(dict(event=ev.key, quarter=q, expected=q in ev.expected, **kb, **mt, lineage=lin.get(mt['theme_id'])))
     table = pd.DataFrame(rows, columns=COLUMNS)
-    return KnownEventsResult(table, energy, evs, dict(min_share=min_share, min_hits=min_hits, quarters=have))
+    return KnownEventsResult(table, energy, evs, dict(min_share=min_share, min_hits=min_hits, min_member_share=min_member_share, quarters=have))
 
 def plot_event(table: pd.DataFrame, event, ax=None):
     "Share of firms by quarter for one event: the matched theme and the keyword baseline; expected quarters shaded."
