@@ -12,7 +12,7 @@ LAKE ?= ./lake
 NAMER ?= keywords
 EXECUTOR ?= local
 
-.PHONY: setup run test export check-sync bench events lab
+.PHONY: setup run test export check-sync bench events known-events lab
 
 # Set-up is keyed on the files that define it, so a second call is a no-op.
 $(STAMP):
@@ -81,6 +81,14 @@ events: setup
 	@mkdir -p runs/outputs
 	$(BIN)/papermill runs/events.ipynb runs/outputs/events-$(subst ..,-,$(QUARTERS)).ipynb \
 	  -p quarters $(QUARTERS) -p prices $(PRICES) -p lake $(LAKE) -p markets $(MARKETS) --log-output
+
+# Known events in the calls (face validity, nbs/33_known_events): per quarter, the share of firms whose calls name the
+# event (keyword baseline) beside the theme that carries it and its lineage; the executed notebook is the record.
+# Quarters only ingested get the baseline alone. Usage: make known-events [QUARTERS=2015Q2..2017Q4] [LAKE=./lake]
+known-events: setup
+	@mkdir -p runs/outputs
+	$(BIN)/papermill runs/known_events.ipynb runs/outputs/known_events-$(subst ..,-,$(QUARTERS)).ipynb \
+	  -p quarters $(QUARTERS) -p lake $(LAKE) --log-output
 
 # Many quarters on AWS Step Functions (runs/cloud.ipynb): start one execution of the multi-quarter state machine,
 # follow it, keep each quarter's summary in the lake, then the executed notebook beside each quarter's run; exits 1 if

@@ -69,7 +69,7 @@ def _matches(text: pd.Series, pattern) -> pd.Series:
     rx = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern, re.I)
     return text.fillna('').str.contains(rx, regex=True)
 
-def energy_firms(sentences: pd.DataFrame, vocab: str = ENERGY_VOCAB, min_share: float = 0.03,
+def energy_firms(sentences: pd.DataFrame, vocab: str = ENERGY_VOCAB, min_share: float = 0.05,
                  min_hits: int = 10) -> pd.DataFrame:
     """Per firm (pooled over every quarter given): sentences, sentences that use oil-and-gas production vocabulary,
     their share, and `energy`: share >= `min_share` and at least `min_hits` such sentences."""
@@ -84,13 +84,16 @@ def energy_firms(sentences: pd.DataFrame, vocab: str = ENERGY_VOCAB, min_share: 
 
 def keyword_baseline(sentences: pd.DataFrame, event, universe=None) -> dict:
     """Firms of the quarter (those in `universe` if given) with at least one sentence matching the event's terms:
-    `n_firms`, `keyword_firms`, `keyword_share`. Needs no topic model."""
+    `n_firms`, `keyword_firms`, `keyword_share`; and `keyword_rate`, matching sentences per 1,000 sentences (an
+    intensity, for events most firms mention in every quarter). Needs no topic model."""
     ev = get_event(event)
     s = sentences if universe is None else sentences[sentences['firm_id'].isin(set(universe))]
     firms = pd.Index(s['firm_id'].unique())
-    hit = set(s.loc[_matches(s['raw_text'], ev.regex).to_numpy(), 'firm_id'])
+    m = _matches(s['raw_text'], ev.regex).to_numpy()
+    hit = set(s.loc[m, 'firm_id'])
     n = len(firms)
-    return dict(n_firms=n, keyword_firms=len(hit), keyword_share=len(hit) / n if n else np.nan)
+    return dict(n_firms=n, keyword_firms=len(hit), keyword_share=len(hit) / n if n else np.nan,
+                keyword_rate=1000 * m.mean() if len(m) else np.nan)
 
 def _text(*parts) -> str:
     "One string of names, keywords and sentences (lists flattened, nulls skipped)."
@@ -147,7 +150,7 @@ def event_theme(themes, topics, contributions, event, n_firms: int, universe=Non
 
 
 # %% ../../nbs/33_known_events.ipynb #7d3ec296
-COLUMNS = ['event', 'quarter', 'expected', 'n_firms', 'keyword_firms', 'keyword_share', 'theme_id', 'theme_name',
+COLUMNS = ['event', 'quarter', 'expected', 'n_firms', 'keyword_firms', 'keyword_share', 'keyword_rate', 'theme_id', 'theme_name',
            'theme_score', 'theme_firms', 'theme_share', 'lineage']
 
 def _read(lake, table: str, q: str, columns=None) -> pd.DataFrame | None:
@@ -180,7 +183,7 @@ class KnownEventsResult:
         figs = [plot_event(self.table, ev) for ev in evs]
         return figs[0] if event is not None else figs
 
-def known_events(lake, quarters=None, events=EVENTS, min_share: float = 0.03, min_hits: int = 10,
+def known_events(lake, quarters=None, events=EVENTS, min_share: float = 0.05, min_hits: int = 10,
                  min_member_share: float = 0.25) -> KnownEventsResult:
     """For each event and quarter of `lake` (all its quarters with transcripts, or `quarters`, e.g. '2015Q2..2017Q4'):
     the keyword baseline from `transcripts`, and, where the quarter has themes, the theme that carries the event
