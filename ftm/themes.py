@@ -195,38 +195,42 @@ def theme_phrases(labels: np.ndarray, firm_ids, topic_texts: list[list[str]], k:
                   min_firms: int = 2) -> list[list[Phrase]]:
     """Candidate labels of themes 0..k-1, best first: the phrases (`sentence_phrases`) said by at least `min_firms`
     member firms. `labels`: each topic's theme (-1: none; those topics are the background class of c-TF-IDF),
-    `topic_texts`: each topic's sentences. Ties break alphabetically."""
+    `topic_texts`: each topic's sentences. Ties break alphabetically. Topics are read firm by firm, so that counting
+    a phrase's firms needs only the last firm seen: no sets, as a large quarter has millions of (theme, phrase)."""
     labels, firm_ids = np.asarray(labels), np.asarray(firm_ids, dtype=object)
-    vocab, said, tf, firms, qfirms = {}, [], Counter(), {}, {}
-    for i, sents in enumerate(topic_texts):
-        c, f, seen = (int(labels[i]) if labels[i] >= 0 else k), firm_ids[i], set()
-        for s in sents:
+    vocab, forms = {}, Counter()         # phrase key -> j; (j, form as said) -> sentences
+    cell, quarter = {}, {}               # (class, j) -> [sentences, firms, last firm]; j -> [firms, last firm]
+    for i in sorted(range(len(topic_texts)), key=lambda i: (str(firm_ids[i]), i)):
+        c, f, seen = (int(labels[i]) if labels[i] >= 0 else k), firm_ids[i], Counter()
+        for s in topic_texts[i]:
             for key, ph in sentence_phrases(s or '', max_words).items():
-                j = vocab.get(key)
-                if j is None: j = vocab[key] = len(said); said.append(Counter())
-                said[j][ph] += 1; tf[c, j] += 1; seen.add(j)
-        for j in seen:
-            firms.setdefault((c, j), set()).add(f); qfirms.setdefault(j, set()).add(f)
-    if not tf: return [[] for _ in range(k)]
-    (cs, js), v = zip(*tf.keys()), np.fromiter(tf.values(), np.float64, len(tf))
-    TF = csr_matrix((v, (cs, js)), shape=(k + 1, len(said)))
+                j = vocab.setdefault(key, len(vocab))
+                forms[j, ph] += 1; seen[j] += 1
+        for j, m in seen.items():
+            if (e := cell.get((c, j))) is None: cell[c, j] = [m, 1, f]
+            else:
+                e[0] += m
+                if e[2] != f: e[1] += 1; e[2] = f
+            if (e := quarter.get(j)) is None: quarter[j] = [1, f]
+            elif e[1] != f: e[0] += 1; e[1] = f
+    if not cell: return [[] for _ in range(k)]
+    said = {}                                                          # j -> (sentences, form): the form said most
+    for (j, ph), m in forms.items():
+        if j not in said or (-m, ph) < (-said[j][0], said[j][1]): said[j] = (m, ph)   # ties: alphabetical
+    cs, js, v = zip(*((c, j, e[0]) for (c, j), e in cell.items()))
+    TF = csr_matrix((np.asarray(v, np.float64), (cs, js)), shape=(k + 1, len(vocab)))
     rows, cols = np.asarray(TF.sum(1)).ravel(), np.asarray(TF.sum(0)).ravel()
     A = int(rows.mean())                                               # as `ftm.topics.c_tf_idf`, sparse
     idf = np.log(A / np.where(cols > 0, cols, 1) + 1)
     n_all = max(len(set(firm_ids.tolist())), 1)
     n_theme = [len(set(firm_ids[labels == t].tolist())) for t in range(k)]
-    by_theme = [[] for _ in range(k)]
-    for (c, j), fs in firms.items():
-        if c < k and len(fs) >= min_firms: by_theme[c].append((j, len(fs)))
-    out = []
-    for t, cand in enumerate(by_theme):
-        ps = []
-        for j, nf in cand:
-            share = nf / n_theme[t]
-            ps.append(Phrase(said[j].most_common(1)[0][0], nf, float(TF[t, j] / rows[t] * idf[j] * np.sqrt(share)),
-                             float(share / (len(qfirms[j]) / n_all))))
-        out.append(sorted(ps, key=lambda p: (-p.score, p.text)))
-    return out
+    out = [[] for _ in range(k)]
+    for (c, j), (m, nf, _) in cell.items():
+        if c < k and nf >= min_firms:
+            share = nf / n_theme[c]
+            out[c].append(Phrase(said[j][1], nf, float(m / rows[c] * idf[j] * np.sqrt(share)),
+                                 float(share / (quarter[j][0] / n_all))))
+    return [sorted(ps, key=lambda p: (-p.score, p.text)) for ps in out]
 
 def _inside(short: str, long: str) -> bool: return f" {short} " in f" {long} "
 
