@@ -873,6 +873,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'ftm.themes._inside': ('themes.html#_inside', 'ftm/themes.py'),
                             'ftm.themes._says': ('themes.html#_says', 'ftm/themes.py'),
                             'ftm.themes._topic_texts': ('themes.html#_topic_texts', 'ftm/themes.py'),
+                            'ftm.themes._weak': ('themes.html#_weak', 'ftm/themes.py'),
                             'ftm.themes.cluster_topics': ('themes.html#cluster_topics', 'ftm/themes.py'),
                             'ftm.themes.condensed_distances': ('themes.html#condensed_distances', 'ftm/themes.py'),
                             'ftm.themes.firm_rule': ('themes.html#firm_rule', 'ftm/themes.py'),

@@ -19,10 +19,10 @@ from .topics import c_tf_idf, l2_normalise
 from .lake import schema
 
 # %% auto #0
-__all__ = ['topic_centroids', 'topic_vectors', 'keyword_weights', 'keyword_vectors', 'condensed_distances', 'cluster_topics',
-           'firm_rule', 'Themes', 'order_themes', 'theme_keywords', 'naming_sentences', 'Phrase', 'sentence_phrases',
-           'theme_phrases', 'label_phrases', 'reduce_quarter', 'said_words', 'theme_texts', 'label_said_by',
-           'label_said_share']
+__all__ = ['WEAK_EDGES', 'topic_centroids', 'topic_vectors', 'keyword_weights', 'keyword_vectors', 'condensed_distances',
+           'cluster_topics', 'firm_rule', 'Themes', 'order_themes', 'theme_keywords', 'naming_sentences', 'Phrase',
+           'sentence_phrases', 'theme_phrases', 'label_phrases', 'reduce_quarter', 'said_words', 'theme_texts',
+           'label_said_by', 'label_said_share']
 
 # %% ../nbs/17_themes.ipynb #62b79a24
 def topic_centroids(topics: pa.Table) -> np.ndarray:
@@ -234,6 +234,14 @@ def theme_phrases(labels: np.ndarray, firm_ids, topic_texts: list[list[str]], k:
 
 def _inside(short: str, long: str) -> bool: return f" {short} " in f" {long} "
 
+# Words that make a weak edge of a label: degree and time, not subject ('new clients', 'lease term', 'second half')
+WEAK_EDGES = frozenset('''new good strong solid significant continued higher lower overall total better big great
+additional current recent certain various different second half long term near next last early'''.split())
+
+def _weak(text: str) -> bool:
+    w = text.split()
+    return w[0] in WEAK_EDGES or w[-1] in WEAK_EDGES
+
 def label_phrases(phrases: list[Phrase], n_firms: int, min_firms: int = 2, min_firm_share: float = 0.2,
                   min_lift: float = 1.5, extend: float = 1/3, top_n: int = 10) -> list[Phrase]:
     """A theme's label candidates, the label first, or [] when none qualifies. A candidate is said by at least
@@ -242,8 +250,8 @@ def label_phrases(phrases: list[Phrase], n_firms: int, min_firms: int = 2, min_f
     candidate by score, extended to the best longer candidate that contains it and is said by `extend` of its
     firms ('share' -> 'share repurchase'), then to a longer one said by nearly as many (0.8: 'chief financial' ->
     'chief financial officer'), so that a phrase is not cut in two. Longer candidates need no lift: they extend
-    one that has it."""
-    ok = [p for p in phrases if p.n_firms >= max(min_firms, min_firm_share*n_firms)]
+    one that has it. No candidate begins or ends with a word of `WEAK_EDGES` ('new clients', 'second half')."""
+    ok = [p for p in phrases if p.n_firms >= max(min_firms, min_firm_share*n_firms) and not _weak(p.text)]
     first = [p for p in ok if p.lift >= min_lift]
     if not first: return []
     best = first[0]
