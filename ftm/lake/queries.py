@@ -14,11 +14,12 @@ from ..quarters import Quarter
 from ..research.exposure import SLICE_SECTIONS, SLICE_SPEAKERS
 
 # %% auto #0
-__all__ = ['REQUIRED', 'SCORERS', 'OPEN_QUARTERS', 'QUERIES', 'P_QUARTERS', 'P_SCORER', 'P_SECTION', 'P_SPEAKER', 'ENGINES',
-           'FORMATS', 'TRINO_DENYLIST', 'PORTABLE_FUNCTIONS', 'QueryError', 'Param', 'compile_markers', 'Query',
-           'register', 'get_query', 'AthenaError', 'athena_literal', 'athena_client', 'athena_wait', 'athena_frame',
-           'athena_results', 'empty_relation', 'athena_sql', 'athena_query', 'run_query', 'format_result', 'query_main',
-           'parse_param_args', 'query_help', 'trino_problems', 'golden_dir', 'write_golden', 'golden_diffs']
+__all__ = ['REQUIRED', 'SCORERS', 'OPEN_QUARTERS', 'QUERIES', 'P_QUARTERS', 'P_SCORER', 'P_SECTION', 'P_SPEAKER', 'P_KIND',
+           'KIND_SQL', 'ENGINES', 'FORMATS', 'TRINO_DENYLIST', 'PORTABLE_FUNCTIONS', 'QueryError', 'Param',
+           'compile_markers', 'Query', 'register', 'get_query', 'AthenaError', 'athena_literal', 'athena_client',
+           'athena_wait', 'athena_frame', 'athena_results', 'empty_relation', 'athena_sql', 'athena_query', 'run_query',
+           'format_result', 'query_main', 'parse_param_args', 'query_help', 'trino_problems', 'golden_dir',
+           'write_golden', 'golden_diffs']
 
 # %% ../../nbs/20_queries.ipynb #54dc4a86
 from ..errors import FtmError
@@ -166,17 +167,21 @@ P_SCORER = Param('scorer', 'choice', "the sentiment scorer behind the tone colum
 P_SECTION = Param('section', 'choice', "the part of the call: all, presentation or qa", 'all', choices=SLICE_SECTIONS)
 P_SPEAKER = Param('speaker_type', 'choice', "whose sentences: all, " + ', '.join(SLICE_SPEAKERS[1:]), 'all',
                   choices=SLICE_SPEAKERS)
+# procedural themes (how calls talk, ftm.theme_kinds) stay in the lake but out of tables unless asked for
+P_KIND = Param('kind', 'choice', "which themes: substantive, procedural or all (a run from before kinds: substantive)",
+               'substantive', choices=('substantive', 'procedural', 'all'))
+KIND_SQL = "(:kind = 'all' OR coalesce(kind, 'substantive') = :kind)"
 
 # %% ../../nbs/20_queries.ipynb #5af478a8
 register(Query('top_themes', "The quarter's themes that most firms discuss, with example sentences (one firm each first).",
     (Param('quarter', 'quarter', "the quarter, e.g. 2016Q2"),
      Param('limit', 'int', "how many themes", 10, 1, 1000),
-     Param('n_examples', 'int', "example sentences per theme", 3, 0, 50)), """
+     Param('n_examples', 'int', "example sentences per theme", 3, 0, 50), P_KIND), """
 WITH ranked AS (
   SELECT theme_id, name, n_firms, n_topics, n_sentences,
          row_number() OVER (ORDER BY n_firms DESC, n_sentences DESC, theme_id) AS theme_rank
   FROM themes
-  WHERE quarter = :quarter
+  WHERE quarter = :quarter AND """ + KIND_SQL + """
 ),
 chosen AS (
   SELECT theme_id, name, n_firms, n_topics, n_sentences, theme_rank FROM ranked WHERE theme_rank <= :limit
@@ -213,7 +218,7 @@ ORDER BY ch.theme_rank, p.example_rank
 
 # %% ../../nbs/20_queries.ipynb #398c4e9d
 register(Query('firm_themes', "The themes one firm discussed on each call, largest first, with exposure and tone.",
-    (Param('firm_id', 'id', "the firm, e.g. SMP0001"), P_QUARTERS, P_SCORER), """
+    (Param('firm_id', 'id', "the firm, e.g. SMP0001"), P_QUARTERS, P_SCORER, P_KIND), """
 WITH te AS (
   SELECT quarter, transcript_id, call_date, theme_id, theme_name, n_sentences, exposure, tone
   FROM theme_exposure
@@ -221,19 +226,19 @@ WITH te AS (
     AND quarter BETWEEN :quarter_from AND :quarter_to
 ),
 th AS (
-  SELECT theme_id, n_firms FROM themes WHERE quarter BETWEEN :quarter_from AND :quarter_to
+  SELECT theme_id, n_firms FROM themes WHERE quarter BETWEEN :quarter_from AND :quarter_to AND """ + KIND_SQL + """
 )
 SELECT te.quarter, te.transcript_id, te.call_date,
        row_number() OVER (PARTITION BY te.transcript_id ORDER BY te.n_sentences DESC, te.theme_id) AS theme_rank,
        te.theme_id, te.theme_name, th.n_firms AS theme_n_firms, te.n_sentences, te.exposure, te.tone
 FROM te
-LEFT JOIN th ON th.theme_id = te.theme_id
+JOIN th ON th.theme_id = te.theme_id
 ORDER BY te.quarter, te.call_date, te.transcript_id, theme_rank
 """))
 
 # %% ../../nbs/20_queries.ipynb #b5668590
 register(Query('exposure_panel', "Firm x call x theme exposure and tone, with zeros for the quarter's themes a call does not discuss.",
-    (P_QUARTERS, P_SCORER, P_SECTION, P_SPEAKER), """
+    (P_QUARTERS, P_SCORER, P_SECTION, P_SPEAKER, P_KIND), """
 WITH calls AS (
   SELECT firm_id, ticker, gvkey, permno, transcript_id, call_date, quarter,
          n_sentences, n_words, tone, tone_per_word, unc_share
@@ -242,7 +247,7 @@ WITH calls AS (
     AND quarter BETWEEN :quarter_from AND :quarter_to
 ),
 th AS (
-  SELECT theme_id, quarter, name FROM themes WHERE quarter BETWEEN :quarter_from AND :quarter_to
+  SELECT theme_id, quarter, name FROM themes WHERE quarter BETWEEN :quarter_from AND :quarter_to AND """ + KIND_SQL + """
 ),
 te AS (
   SELECT transcript_id, theme_id, n_sentences, n_words, exposure, exposure_words, tone, tone_per_word,
@@ -321,12 +326,12 @@ ORDER BY te.quarter, te.theme_id, te.firm_id, te.transcript_id
 # %% ../../nbs/20_queries.ipynb #c6d87565
 register(Query('theme_tone', "A theme's tone quarter by quarter: the themes whose name or keywords carry a term.",
     (Param('term', 'term', "a word of the theme's name, or one of its keywords, e.g. currency"),
-     P_QUARTERS, P_SCORER, P_SECTION, P_SPEAKER), """
+     P_QUARTERS, P_SCORER, P_SECTION, P_SPEAKER, P_KIND), """
 WITH th AS (
   SELECT theme_id, quarter, name, n_firms
   FROM themes
   WHERE quarter BETWEEN :quarter_from AND :quarter_to
-    AND (strpos(lower(name), :term) > 0 OR coalesce(array_position(keywords, :term), 0) > 0)
+    AND (strpos(lower(name), :term) > 0 OR coalesce(array_position(keywords, :term), 0) > 0) AND """ + KIND_SQL + """
 ),
 te AS (
   SELECT theme_id, transcript_id, n_sentences, exposure, pos, neg, tone

@@ -6,7 +6,7 @@ WITH calls AS (
     AND quarter BETWEEN ? AND ?
 ),
 th AS (
-  SELECT theme_id, quarter, name FROM themes WHERE quarter BETWEEN ? AND ?
+  SELECT theme_id, quarter, name FROM themes WHERE quarter BETWEEN ? AND ? AND (? = 'all' OR coalesce(kind, 'substantive') = ?)
 ),
 te AS (
   SELECT transcript_id, theme_id, n_sentences, n_words, exposure, exposure_words, tone, tone_per_word,

@@ -5,11 +5,11 @@ WITH te AS (
     AND quarter BETWEEN ? AND ?
 ),
 th AS (
-  SELECT theme_id, n_firms FROM themes WHERE quarter BETWEEN ? AND ?
+  SELECT theme_id, n_firms FROM themes WHERE quarter BETWEEN ? AND ? AND (? = 'all' OR coalesce(kind, 'substantive') = ?)
 )
 SELECT te.quarter, te.transcript_id, te.call_date,
        row_number() OVER (PARTITION BY te.transcript_id ORDER BY te.n_sentences DESC, te.theme_id) AS theme_rank,
        te.theme_id, te.theme_name, th.n_firms AS theme_n_firms, te.n_sentences, te.exposure, te.tone
 FROM te
-LEFT JOIN th ON th.theme_id = te.theme_id
+JOIN th ON th.theme_id = te.theme_id
 ORDER BY te.quarter, te.call_date, te.transcript_id, theme_rank

@@ -2,7 +2,7 @@ WITH th AS (
   SELECT theme_id, quarter, name, n_firms
   FROM themes
   WHERE quarter BETWEEN ? AND ?
-    AND (strpos(lower(name), ?) > 0 OR coalesce(array_position(keywords, ?), 0) > 0)
+    AND (strpos(lower(name), ?) > 0 OR coalesce(array_position(keywords, ?), 0) > 0) AND (? = 'all' OR coalesce(kind, 'substantive') = ?)
 ),
 te AS (
   SELECT theme_id, transcript_id, n_sentences, exposure, pos, neg, tone

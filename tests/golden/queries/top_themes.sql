@@ -2,7 +2,7 @@ WITH ranked AS (
   SELECT theme_id, name, n_firms, n_topics, n_sentences,
          row_number() OVER (ORDER BY n_firms DESC, n_sentences DESC, theme_id) AS theme_rank
   FROM themes
-  WHERE quarter = ?
+  WHERE quarter = ? AND (? = 'all' OR coalesce(kind, 'substantive') = ?)
 ),
 chosen AS (
   SELECT theme_id, name, n_firms, n_topics, n_sentences, theme_rank FROM ranked WHERE theme_rank <= ?
