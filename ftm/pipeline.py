@@ -152,7 +152,7 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     """Seal the finished map run `map_run`, cluster its topics into themes, score sentiment, evaluate, and publish the
     quarter as the reduce run `{map_run}-reduce`. What `ftm worker reduce` runs on AWS Batch; a repeat after the run
     was published returns it (a retried job does not publish twice)."""
-    from ftm.themes import reduce_quarter
+    from ftm.themes import reduce_quarter, theme_texts
     from ftm.naming import get_namer
     from ftm.evaluate import quality, planted_vs_found
     reduce_run, T = f"{map_run}-reduce", dict(stages or {})
@@ -168,10 +168,11 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     outage_path = naming_outage_path(lake, q, map_run)
     namer = get_namer(cfg.naming, cache_uri=lake.cache_uri('naming'), filesystem=lake.fs, progress=progress,
                       outage_path=outage_path)
-    red = reduce_quarter(topics, cfg.themes, namer, q, avoid=avoid)
-    T['reduce'] = time.perf_counter() - t0
     sentences = lake.read('sentences', q, run_id=map_run)
     transcripts = modelled(lake.read('transcripts', q, run_id=tr_run), cfg.text)   # what was modelled: tone and exposure read the same
+    # names are phrases the member firms said: the reduce reads every member sentence
+    red = reduce_quarter(topics, cfg.themes, namer, q, avoid=avoid, texts=theme_texts(sentences, transcripts))
+    T['reduce'] = time.perf_counter() - t0
     red.themes = with_kinds(red.themes, red.contributions, sentences, transcripts,
                             cfg.themes.procedural_keywords, cfg.themes.procedural_sentences)
     extra_tables, sent_info = {}, None
