@@ -53,13 +53,14 @@ class RunResult:
         c, q = self.counts, self.quality
         pct = lambda x: 'n/a' if x is None else f"{x:.1%}"
         lines = [f"run {self.quarter} from {self.source}: {c.get('firms', 0):,} firms, {c.get('sentences', 0):,} sentences "
-                 f"-> {c.get('topics', 0):,} topics -> {c.get('themes', 0):,} themes",
+                 f"-> {c.get('topics', 0):,} topics -> {c.get('themes', 0):,} themes "
+                 f"({c.get('procedural_themes', 0):,} of them procedural)",
                  f"  runs: transcripts {self.transcripts_run}, map {self.map_run}, reduce {self.reduce_run}",
                  f"  outlier share {pct(q.get('outlier_share'))} (before reassignment), theme coverage "
                  f"{pct(q.get('theme_coverage_topics'))} of topics, failed firms {len(self.failures)}, "
                  f"calls with no kept sentence {c.get('empty_calls', 0)}",
                  "  quality: " + ', '.join(f"{k} {v}" for k, v in q.items() if k in
-                                           ('npmi', 'diversity_within_firm', 'diversity_quarter', 'topics_per_firm_mean', 'theme_ari',
+                                           ('npmi', 'c_npmi', 'diversity_within_firm', 'diversity_quarter', 'topics_per_firm_mean', 'theme_ari',
                                             'theme_ari_topics', 'theme_ari_clear_topics')),
                  "  time: " + ', '.join(f"{k.strip()} {v:.1f}s" for k, v in self.stages.items())]
         if self.counts.get('naming_fallbacks'):
@@ -154,7 +155,7 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     was published returns it (a retried job does not publish twice)."""
     from ftm.themes import reduce_quarter, theme_texts
     from ftm.naming import get_namer
-    from ftm.evaluate import quality, planted_vs_found
+    from ftm.evaluate import quality, planted_vs_found, call_texts
     reduce_run, T = f"{map_run}-reduce", dict(stages or {})
     if (done := lake.run(reduce_run, q)) is not None: return RunResult.from_run(done)
     t0 = time.perf_counter()
@@ -184,7 +185,8 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     planted = None
     if connector_class(cfg.source).has_ground_truth:   # a synthetic source: score the topics against what it planted
         planted = planted_vs_found(get_connector(cfg.source, cfg).ground_truth(q), transcripts, sentences, red.topics)
-    qual = quality(red.topics, sentences, corpus=transcripts['raw_text'].to_pylist(), planted=planted)
+    qual = quality(red.topics, sentences, corpus=transcripts['raw_text'].to_pylist(), planted=planted,
+                   documents=call_texts(transcripts))      # c_npmi as published figures compute it: documents are calls
     T['quality'] = time.perf_counter() - t0
     t0 = time.perf_counter()
     w = lake.start_run(q, run_id=reduce_run, kind='reduce', resume=True)
@@ -193,7 +195,8 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     w.write('topics', red.topics, part='themes')
     for name, tbl in extra_tables.items(): w.write(name, tbl, part='themes')
     counts = dict(firms=len(set(topics['firm_id'].to_pylist())), sentences=sentences.num_rows, topics=topics.num_rows,
-                  themes=red.themes.num_rows, failed_firms=len(failures), empty_calls=mstats.get('empty_calls', 0),
+                  themes=red.themes.num_rows, procedural_themes=int(pc.sum(pc.equal(red.themes['kind'], 'procedural')).as_py() or 0),
+                  failed_firms=len(failures), empty_calls=mstats.get('empty_calls', 0),
                   **naming_fallbacks(cfg, red, lake, outage_path))
     published = manifest['transcripts_published']
     adopt = {'sentences': map_run} | ({} if published else {'transcripts': tr_run, 'firms': tr_run})
