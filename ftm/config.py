@@ -101,6 +101,8 @@ class ThemesConfig(_Section):
                                        "keyword words is generic or job titles (ftm.theme_kinds) ...")
     procedural_sentences: float = Field(0.15, ge=0, le=1, description="... or this share of its sentences says fewer "
                                         "than three content words of its own")
+    procedural_vague: float = Field(0.5, ge=0, le=1, description="... or this share of its keyword words is generic, "
+                                    "job titles or vague (business, opportunities, results...)")
 
 class ExecutorConfig(_Section):
     "How the map step is split and run."

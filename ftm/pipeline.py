@@ -175,7 +175,7 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     red = reduce_quarter(topics, cfg.themes, namer, q, avoid=avoid, texts=theme_texts(sentences, transcripts))
     T['reduce'] = time.perf_counter() - t0
     red.themes = with_kinds(red.themes, red.contributions, sentences, transcripts,
-                            cfg.themes.procedural_keywords, cfg.themes.procedural_sentences)
+                            cfg.themes.procedural_keywords, cfg.themes.procedural_sentences, cfg.themes.procedural_vague)
     extra_tables, sent_info = {}, None
     if cfg.sentiment.enabled:
         t0 = time.perf_counter()

@@ -253,13 +253,14 @@ def _lower(text: str) -> str: return text.lower().replace('\u2019', "'")
 
 @functools.lru_cache(maxsize=1)
 def procedural_lexicon() -> dict:
-    "`ftm/data/procedural.yaml`: `exemplars` (sentences), `generic` and `titles` (sets of words); read once per process."
+    "`ftm/data/procedural.yaml`: `exemplars` (sentences), `generic`, `titles` and `vague` (sets of words); read once per process."
     import yaml
     from importlib import resources
     v = yaml.safe_load(resources.files('ftm').joinpath('data', 'procedural.yaml').read_text(encoding='utf-8'))
     miss = [k for k in ('exemplars', 'generic', 'titles') if not v.get(k)]
     if miss: raise ValueError(f"ftm/data/procedural.yaml lacks {', '.join(miss)}; reinstall ftm or restore the file")
-    return dict(exemplars=tuple(v['exemplars']), generic=frozenset(v['generic']), titles=frozenset(v['titles']))
+    return dict(exemplars=tuple(v['exemplars']), generic=frozenset(v['generic']), titles=frozenset(v['titles']),
+                vague=frozenset(v.get('vague') or ()))
 
 @functools.lru_cache(maxsize=1)
 def _exemplar_index():

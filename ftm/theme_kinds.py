@@ -12,11 +12,13 @@ from .text import content_words, procedural_lexicon
 __all__ = ['keyword_genericness', 'talk_share', 'theme_kind', 'with_kinds', 'substantive']
 
 # %% ../nbs/17a_theme_kinds.ipynb #d9181f36
-def keyword_genericness(keywords: list[str], topk: int = 10) -> float:
-    "Share of the words of the first `topk` keywords that are generic or job titles (NaN without keywords)."
+def keyword_genericness(keywords: list[str], topk: int = 10, vague: bool = False) -> float:
+    """Share of the words of the first `topk` keywords that are generic or job titles (and, with `vague`, vague)
+    (NaN without keywords)."""
     lex = procedural_lexicon()
     words = [w for k in keywords[:topk] for w in str(k).lower().split()]
-    return float(np.mean([w in lex['generic'] or w in lex['titles'] for w in words])) if words else float('nan')
+    bad = lex['generic'] | lex['titles'] | (lex['vague'] if vague else frozenset())
+    return float(np.mean([w in bad for w in words])) if words else float('nan')
 
 def talk_share(texts: list[str], min_words: int = 3) -> float:
     "Share of `texts` with fewer than `min_words` content words that are not generic (NaN without texts)."
@@ -24,14 +26,15 @@ def talk_share(texts: list[str], min_words: int = 3) -> float:
     if not texts: return float('nan')
     return float(np.mean([sum(w not in gen for w in content_words(t)) < min_words for t in texts]))
 
-def theme_kind(keywords: list[str], texts: list[str], max_keywords: float = 0.3, max_sentences: float = 0.15) -> str:
-    "'procedural' when the keywords are generic or the sentences talk-like beyond the thresholds, else 'substantive'."
-    k, s = keyword_genericness(keywords), talk_share(texts)
-    return 'procedural' if (k >= max_keywords) or (s >= max_sentences) else 'substantive'
+def theme_kind(keywords: list[str], texts: list[str], max_keywords: float = 0.3, max_sentences: float = 0.15,
+               max_vague: float = 0.5) -> str:
+    "'procedural' when the keywords are generic (or vague) or the sentences talk-like beyond the thresholds, else 'substantive'."
+    k, v, s = keyword_genericness(keywords), keyword_genericness(keywords, vague=True), talk_share(texts)
+    return 'procedural' if (k >= max_keywords) or (v >= max_vague) or (s >= max_sentences) else 'substantive'
 
 # %% ../nbs/17a_theme_kinds.ipynb #1ca93312
 def with_kinds(themes: pa.Table, contributions: pa.Table, sentences: pa.Table, transcripts: pa.Table,
-               max_keywords: float = 0.3, max_sentences: float = 0.15) -> pa.Table:
+               max_keywords: float = 0.3, max_sentences: float = 0.15, max_vague: float = 0.5) -> pa.Table:
     """`themes` (schema.THEMES) with `kind` filled. Member sentences: `contributions` (theme_id, topic_id) ->
     `sentences` (sentence_id, topic_id) -> `transcripts` (sentence_id, raw_text)."""
     themes = schema.validate('themes', themes)
@@ -42,7 +45,7 @@ def with_kinds(themes: pa.Table, contributions: pa.Table, sentences: pa.Table, t
     for s, t in zip(sentences['sentence_id'].to_pylist(), sentences['topic_id'].to_pylist()):
         th = theme_of.get(t)
         if th is not None and s in text: by.setdefault(th, []).append(text[s])
-    kinds = [theme_kind(kw, by.get(th, []), max_keywords, max_sentences)
+    kinds = [theme_kind(kw, by.get(th, []), max_keywords, max_sentences, max_vague)
              for th, kw in zip(themes['theme_id'].to_pylist(), themes['keywords'].to_pylist())]
     i = themes.schema.get_field_index('kind')
     return schema.validate('themes', themes.set_column(i, themes.schema.field(i), pa.array(kinds, pa.string())))
