@@ -584,8 +584,11 @@ def _quarters(quarters) -> list[Quarter]:
     "`quarters` as a list: a range or comma string (`ftm.quarters.quarter_range`) or an iterable of quarters."
     return quarter_range(quarters) if isinstance(quarters, str) else [Quarter.parse(q) for q in quarters]
 
-def read_panels(lake, quarters) -> tuple[pd.DataFrame, dict]:
-    "The published theme_exposure panels of `quarters` (one DataFrame) and theme names, from `lake`."
+def read_panels(lake, quarters, kind: str = 'substantive') -> tuple[pd.DataFrame, dict]:
+    """The published theme_exposure panels of `quarters` (one DataFrame) and theme names, from `lake`. Theme rows
+    of themes of another `kind` than asked (default: substantive; 'all': every theme) are left out: procedural themes
+    (how calls talk, `ftm.theme_kinds`) would dilute the theme-level regressions. Call rows stay."""
+    if kind not in ('substantive', 'procedural', 'all'): raise EventsError(f"kind={kind!r}: use substantive, procedural or all")
     import importlib, importlib.util
     from ftm.lake import Lake
     if importlib.util.find_spec('ftm.research.exposure'): importlib.import_module('ftm.research.exposure')   # registers theme_exposure
@@ -599,6 +602,11 @@ def read_panels(lake, quarters) -> tuple[pd.DataFrame, dict]:
     panels, names = [], {}
     for q in qs:
         p = lake.read('theme_exposure', q).to_pandas()
+        if kind != 'all' and lake.latest_run(q, 'themes') is not None:
+            t = lake.read('themes', q).to_pandas()
+            if 'kind' in t:     # a run from before kinds: every theme counts as substantive
+                other = set(t.loc[t['kind'].fillna('substantive') != kind, 'theme_id'])
+                p = p[~p['theme_id'].isin(other)]
         panels.append(p)
         if 'theme_name' in p: names.update(zip(p['theme_id'].dropna(), p.loc[p['theme_id'].notna(), 'theme_name']))
         elif lake.latest_run(q, 'themes') is not None:
