@@ -626,11 +626,11 @@ def _measure_child(threads: int, data: str, quarter: str, n_calls: int, seed: in
     from ftm.config import EmbedConfig, TextConfig, TopicsConfig
     from ftm.sources.connectors import get_connector
     from ftm.embed import Embedder, EmbeddingCache, text_keys, token_lengths
-    from ftm.text import prepare_calls
+    from ftm.text import prepare_calls, modelled
     from ftm.topics import combine, fit_firm, split_calls
     calls = list(get_connector(f'parquet:{data}').calls(quarter))
     pick = sorted(np.random.default_rng(seed).choice(len(calls), n_calls, replace=False))
-    tr = prepare_calls([calls[i] for i in pick], TextConfig(), progress=False).transcripts
+    tr = modelled(prepare_calls([calls[i] for i in pick], TextConfig(), progress=False).transcripts, TextConfig())
     texts = tr.column('raw_text').to_pylist()
     out = dict(threads=threads, calls=n_calls, sentences=len(texts))
     tmp = Path(tmp)

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np, pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq, pytest
 from ftm.config import load_config
 from ftm.sources.connectors import get_connector
-from ftm.text import prepare_calls
+from ftm.text import prepare_calls, modelled
 from ftm.research.sentiment import get_scorer
 from ftm.research.exposure import score_transcripts, theme_exposure
 from ftm.lake import schema
@@ -26,7 +26,7 @@ def test_lm_scores_all_maec_sentences():
 def test_exposure_panel_on_maec_2016q2():
     cfg = load_config(env={}, quarter='2016Q2', source=f'parquet:{MAEC}')
     conn = get_connector(cfg.source, cfg)
-    tr = prepare_calls(conn.calls('2016Q2'), cfg.text, progress=False).transcripts
+    tr = modelled(prepare_calls(conn.calls("2016Q2"), cfg.text, progress=False).transcripts, cfg.text)   # what ftm run scores
     ss = score_transcripts(tr, get_scorer(), progress=False)
     # no topic model here: each call's sentences fall into 8 pseudo-topics (by a hash of the text), 5 of them themed
     k = np.array([zlib.crc32(s.encode()) % 8 for s in tr['raw_text'].to_pylist()])
