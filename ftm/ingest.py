@@ -41,6 +41,7 @@ def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progre
             run = lake.start_run(q, run_id=cfg.run_id, kind='ingest', resume=cfg.run_id is not None)   # (a named run that was interrupted is redone in place)
         parts.append(prep.transcripts); firms.append(prep.firm); dropped.update(prep.dropped); stripped += prep.stripped
         res.calls += 1; res.sentences_raw += prep.firm['n_sentences_raw']; res.sentences_kept += prep.firm['n_sentences_kept']
+        res.sentences_procedural += prep.firm.get('n_procedural') or 0
         if run is not None and len(firms) >= cfg.chunk_firms: flush()
     if not res.calls: raise SourceError(f"source {cfg.source!r} has no calls in {q}: nothing was written")
     if run is None:
@@ -54,7 +55,7 @@ def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progre
     res.seconds = time.time() - t0
     res.run_id = run.run_id
     meta = dict(source=cfg.source, text=text_settings(cfg), calls=res.calls, sentences_raw=res.sentences_raw,
-                sentences_kept=res.sentences_kept, dropped=res.dropped, extra=res.extra, seconds=round(res.seconds, 2))
+                sentences_kept=res.sentences_kept, sentences_procedural=res.sentences_procedural, dropped=res.dropped, extra=res.extra, seconds=round(res.seconds, 2))
     run.set_checkpoint('ingest', meta)   # what a later run needs to reuse or adopt this ingest, published or not
     if publish: run.publish(meta={**meta, 'config': cfg.show()}, based_on=None, props=run_props(cfg))
     return res

@@ -99,6 +99,7 @@ class IngestResult:
     calls: int = 0
     sentences_raw: int = 0
     sentences_kept: int = 0
+    sentences_procedural: int = 0               # kept and marked is_procedural (not modelled by default)
     dropped: dict = field(default_factory=dict)
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)   # connector-specific counts (e.g. firms skipped for no PERMNO)
@@ -106,7 +107,8 @@ class IngestResult:
     def summary(self) -> str:
         d = ', '.join(f"{k} {v:,}" for k, v in self.dropped.items())
         s = (f"ingest {self.quarter} from {self.source}: {self.calls:,} calls, {self.sentences_raw:,} sentences, "
-             f"kept {self.sentences_kept:,}, dropped {sum(self.dropped.values()):,} ({d}) in {self.seconds:.1f}s; "
+             f"kept {self.sentences_kept:,} ({self.sentences_procedural:,} marked procedural), "
+             f"dropped {sum(self.dropped.values()):,} ({d}) in {self.seconds:.1f}s; "
              f"run {self.run_id}")
         return s + ''.join(f"\n  {k}: {v}" for k, v in self.extra.items())
 

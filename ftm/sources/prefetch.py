@@ -94,7 +94,8 @@ class PrefetchResult(IngestResult):
         d = ', '.join(f"{k} {v:,}" for k, v in self.dropped.items())
         again = f" ({self.chunks_resumed} done by an earlier attempt)" if self.chunks_resumed else ''
         s = (f"prefetch {self.quarter} from {self.source}: {self.calls:,} calls in {self.chunks} chunk(s){again}, "
-             f"{self.sentences_raw:,} sentences, kept {self.sentences_kept:,}, dropped {sum(self.dropped.values()):,} "
+             f"{self.sentences_raw:,} sentences, kept {self.sentences_kept:,} ({self.sentences_procedural:,} marked procedural), "
+             f"dropped {sum(self.dropped.values()):,} "
              f"({d}) in {self.seconds:.1f}s; run {self.run_id}. Later steps: --source prefetch")
         return s + ''.join(f"\n  {k}: {v}" for k, v in self.extra.items())
 
@@ -161,11 +162,13 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
                 cp = dict(calls=len(calls), skipped=len(rows) - len(calls),
                           sentences_raw=sum(p.firm['n_sentences_raw'] for p in preps),
                           sentences_kept=sum(p.firm['n_sentences_kept'] for p in preps),
+                          sentences_procedural=sum(p.firm.get('n_procedural') or 0 for p in preps),
                           stripped=sum(p.stripped for p in preps),
                           dropped=dict(sum((Counter(p.dropped) for p in preps), Counter())))
                 run.set_checkpoint(key, cp)                 # the chunk is done only once all its parts are written
             else: res.chunks_resumed += 1
             res.calls += cp['calls']; res.sentences_raw += cp['sentences_raw']; res.sentences_kept += cp['sentences_kept']
+            res.sentences_procedural += cp.get('sentences_procedural', 0)   # a checkpoint from before marking has none
             dropped.update(cp['dropped']); skipped += cp['skipped']; stripped += cp.get('stripped', 0)
             pb.update(len(rows))
         pb.close()
