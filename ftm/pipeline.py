@@ -172,9 +172,10 @@ def reduce_and_publish(cfg: Config, lake: Lake, q: str, map_run: str, progress: 
     sentences = lake.read('sentences', q, run_id=map_run)
     transcripts = modelled(lake.read('transcripts', q, run_id=tr_run), cfg.text)   # what was modelled: tone and exposure read the same
     # names are phrases the member firms said: the reduce reads every member sentence
-    red = reduce_quarter(topics, cfg.themes, namer, q, avoid=avoid, texts=theme_texts(sentences, transcripts))
+    texts = theme_texts(sentences, transcripts)   # every topic's sentences: for the names and the kinds
+    red = reduce_quarter(topics, cfg.themes, namer, q, avoid=avoid, texts=texts)
     T['reduce'] = time.perf_counter() - t0
-    red.themes = with_kinds(red.themes, red.contributions, sentences, transcripts,
+    red.themes = with_kinds(red.themes, red.contributions, texts,
                             cfg.themes.procedural_keywords, cfg.themes.procedural_sentences, cfg.themes.procedural_vague)
     extra_tables, sent_info = {}, None
     if cfg.sentiment.enabled:

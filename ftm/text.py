@@ -283,7 +283,8 @@ def is_disclaimer(text: str) -> bool:
 
 PROCEDURAL_REASONS = ('disclaimer', 'nothing', 'phrases', 'introduction', 'filler', 'reply', 'exemplar')
 
-def procedural_reason(text: str, min_words: int = 3, exemplar_min: float = 0.5, similarity: float | None = None) -> str | None:
+def procedural_reason(text: str, min_words: int = 3, exemplar_min: float = 0.5, similarity: float | None = None,
+                      content: list[str] | None = None) -> str | None:
     """Why `text` is procedural speech, or None if it says something: the first of `PROCEDURAL_REASONS` that applies.
     - disclaimer: safe harbour, non-GAAP pointers, call logistics (whatever else is said);
     - nothing: no content word and no number in at most 8 words ("Yes.", "Thank you.", "Okay, great.");
@@ -292,11 +293,12 @@ def procedural_reason(text: str, min_words: int = 3, exemplar_min: float = 0.5, 
     - filler: no number and only generic words (`procedural.yaml` generic: "We continue to make progress.");
     - reply: opens with yes/no/sure/thanks... and has fewer than `max(1, min_words)` words that are not generic;
     - exemplar: TF-IDF cosine >= `exemplar_min` to a procedural exemplar, with fewer than `2 * min_words` content
-      words that are not generic (`similarity`: the cosine, if already computed for a batch)."""
+      words that are not generic (`similarity`: the cosine, if already computed for a batch).
+    `content`: `content_words(text)`, if the caller has them already."""
     low = _lower(text)
     words = set(_WORDS.findall(low))
     if not _DISCLAIMER_WORDS.isdisjoint(words) and _DISCLAIMER.search(low): return 'disclaimer'
-    cw = content_words(text)
+    cw = content_words(text) if content is None else content
     if not cw: return 'nothing' if len(words) <= 8 and not re.search(r'\d', text) else None
     lex, need = procedural_lexicon(), max(1, min_words)
     if (not _PROCEDURAL_WORDS.isdisjoint(words) or 'with that' in low or 'at this time' in low) and _PROCEDURAL.search(low):
@@ -370,11 +372,16 @@ def _prepare(call, cfg: TextConfig) -> tuple[dict, dict, dict, int]:
             p, pos = pos, pos + 1
             if operator: dropped['operator'] += 1; continue
             said.append((p, order, spk, sec, sent))
-    sims = exemplar_similarity([s[-1] for s in said])   # one TF-IDF pass per call
+    # content words once per sentence; the exemplar cosine (one TF-IDF pass per call) only for the sentences whose
+    # few words of their own let it decide (procedural_reason reads it for no other)
+    said_words = [content_words(s[-1]) for s in said]
+    generic, need = procedural_lexicon()['generic'], 2 * max(1, cfg.min_content_words)
+    ask = [i for i, ws in enumerate(said_words) if sum(w not in generic for w in ws) < need]
+    sims = np.zeros(len(said))
+    sims[ask] = exemplar_similarity([said[i][-1] for i in ask])
     seen = set()
-    for (p, order, spk, sec, sent), sim in zip(said, sims):
-        proc = procedural_reason(sent, cfg.min_content_words, cfg.procedural_similarity, sim) is not None
-        words = content_words(sent)
+    for (p, order, spk, sec, sent), words, sim in zip(said, said_words, sims):
+        proc = procedural_reason(sent, cfg.min_content_words, cfg.procedural_similarity, sim, words) is not None
         if not proc and len(words) < cfg.min_content_words: dropped['short'] += 1; continue
         key = ' '.join(sent.split())
         if key in seen: dropped['duplicate'] += 1; continue

@@ -33,18 +33,16 @@ def theme_kind(keywords: list[str], texts: list[str], max_keywords: float = 0.3,
     return 'procedural' if (k >= max_keywords) or (v >= max_vague) or (s >= max_sentences) else 'substantive'
 
 # %% ../nbs/17a_theme_kinds.ipynb #1ca93312
-def with_kinds(themes: pa.Table, contributions: pa.Table, sentences: pa.Table, transcripts: pa.Table,
+def with_kinds(themes: pa.Table, contributions: pa.Table, texts: pa.Table,
                max_keywords: float = 0.3, max_sentences: float = 0.15, max_vague: float = 0.5) -> pa.Table:
     """`themes` (schema.THEMES) with `kind` filled. Member sentences: `contributions` (theme_id, topic_id) ->
-    `sentences` (sentence_id, topic_id) -> `transcripts` (sentence_id, raw_text)."""
+    `texts` (topic_id, raw_text; one row per sentence, as `ftm.themes.theme_texts` gives the reduce)."""
     themes = schema.validate('themes', themes)
     if not themes.num_rows: return themes
     theme_of = dict(zip(contributions['topic_id'].to_pylist(), contributions['theme_id'].to_pylist()))
-    text = dict(zip(transcripts['sentence_id'].to_pylist(), transcripts['raw_text'].to_pylist()))
     by: dict = {}
-    for s, t in zip(sentences['sentence_id'].to_pylist(), sentences['topic_id'].to_pylist()):
-        th = theme_of.get(t)
-        if th is not None and s in text: by.setdefault(th, []).append(text[s])
+    for t, x in zip(texts['topic_id'].to_pylist(), texts['raw_text'].to_pylist()):
+        if (th := theme_of.get(t)) is not None: by.setdefault(th, []).append(x)
     kinds = [theme_kind(kw, by.get(th, []), max_keywords, max_sentences, max_vague)
              for th, kw in zip(themes['theme_id'].to_pylist(), themes['keywords'].to_pylist())]
     i = themes.schema.get_field_index('kind')
