@@ -138,8 +138,8 @@ class Inputs:
     nat_per_hour: float = 0.045
     nat_per_gb: float = 0.045
     # --- ftm's own defaults (read from ftm.config in `config_defaults`) ---
-    batch_firms: int = 100
-    chunk_firms: int = 50
+    firms_per_batch: int = 100
+    firms_per_checkpoint: int = 50
     max_topics: int = 30_000
     llm_concurrency: int = 32
     llm_cache_flush_every: int = 200
@@ -223,8 +223,8 @@ SOURCES = {
     'logs_per_gb': (P, f"Amazon CloudWatch pricing, Logs ingestion $0.50/GB; {VERIFY}"),
     'nat_per_hour': (P, f"Amazon VPC pricing, NAT gateway $0.045/h, us-east-1; {VERIFY}"),
     'nat_per_gb': (P, f"Amazon VPC pricing, NAT gateway $0.045/GB processed, us-east-1; {VERIFY}"),
-    'batch_firms': (C, "ftm.config.ExecutorConfig.batch_firms: firms per array job by default"),
-    'chunk_firms': (C, "ftm.config.Config.chunk_firms: firms per checkpointed chunk (a Spot loss costs at most one)"),
+    'firms_per_batch': (C, "ftm.config.ExecutorConfig.firms_per_batch: firms per array job by default"),
+    'firms_per_checkpoint': (C, "ftm.config.Config.firms_per_checkpoint: firms per checkpointed chunk (a Spot loss costs at most one)"),
     'max_topics': (C, "ftm.config.ThemesConfig.max_topics: the reduce refuses larger quarters unless raised"),
     'llm_concurrency': (C, "ftm.config.NamingConfig.concurrency: requests in flight per namer"),
     'llm_cache_flush_every': (C, "ftm.config.NamingConfig.cache_flush_every: replies per reply-cache part"),
@@ -247,7 +247,7 @@ SOURCES = {
 def config_defaults() -> dict:
     "ftm's own defaults that the model depends on (one place for each fact: the config)."
     from ftm.config import Config, ExecutorConfig, NamingConfig, ThemesConfig
-    return dict(batch_firms=ExecutorConfig().batch_firms, chunk_firms=Config.model_fields['chunk_firms'].default,
+    return dict(firms_per_batch=ExecutorConfig().firms_per_batch, firms_per_checkpoint=Config.model_fields['firms_per_checkpoint'].default,
                 max_topics=ThemesConfig().max_topics, llm_concurrency=NamingConfig().concurrency,
                 llm_cache_flush_every=NamingConfig().cache_flush_every)
 
@@ -416,7 +416,7 @@ def map_stage(inp: Inputs, plan: Plan) -> dict:
         naming_s = max(reqs / job_cap, reqs * concurrent / llm_rate(inp, plan) - compute_s, 0.0)
         compute_s -= firms_per_job * r.naming_s_per_firm           # keywords are not computed then
     job_s = inp.container_start_s + inp.worker_start_s + compute_s + naming_s
-    chunks_per_job = math.ceil(firms_per_job / inp.chunk_firms)
+    chunks_per_job = math.ceil(firms_per_job / inp.firms_per_checkpoint)
     # What an interruption can lose: the chunk's compute, and of its naming only the replies not yet flushed to
     # the namer's reply cache in the lake (a flush every `cache_flush_every` replies; a retry re-asks only those).
     naming_chunk_s = naming_s / chunks_per_job
@@ -524,7 +524,7 @@ def storage_stage(inp: Inputs, plan: Plan, jobs_total: int, image_pulls_gb: floa
         + topics * h['topics_per_topic']
     cache_b = sentences * h['cache_per_sentence']
     lake_gb = (tables_b + cache_b) * inp.lake_overhead_factor / 1e9
-    chunks = plan.quarters * math.ceil(plan.firms / inp.chunk_firms)
+    chunks = plan.quarters * math.ceil(plan.firms / inp.firms_per_checkpoint)
     puts = chunks * 6 + plan.quarters * 200         # per chunk: parts, checkpoint, cache part, naming cache; publish
     gets = puts * 3
     scan_tb = max(tables_b * inp.lake_overhead_factor / plan.quarters / 1e12, inp.athena_min_mb / 1e6)
@@ -781,7 +781,7 @@ def load_inputs(remeasure: bool) -> Inputs:
 
 def default_plans(inp: Inputs) -> list[Plan]:
     "The issue's plans over a few instance types and job counts, keyword namer, Spot; plus LLM-naming variants."
-    per = lambda firms: math.ceil(firms / inp.batch_firms)
+    per = lambda firms: math.ceil(firms / inp.firms_per_batch)
     plans = []
     for inst in MAP_INSTANCES:
         plans.append(Plan('validation 100 firms x 2 q', 100, 2, inst, per(100), deadline_h=4))
@@ -887,7 +887,7 @@ def sensitivity(inp: Inputs) -> list[dict]:
     for name, change in cases:
         alt = dataclasses.replace(inp, **change)
         for inst in ('g4dn.xlarge', 'c6i.2xlarge'):
-            r = run_plan(alt, Plan('quarter 5,000 firms', 5000, 1, inst, math.ceil(5000 / inp.batch_firms)))
+            r = run_plan(alt, Plan('quarter 5,000 firms', 5000, 1, inst, math.ceil(5000 / inp.firms_per_batch)))
             out.append({'case': name, 'instance': inst, 'topics/firm': f"{r['topics_per_firm']:.1f}",
                         'wall': fmt_h(r['wall_h']), '$/quarter': f"{r['cost_per_quarter']:.2f}",
                         'reduce peak GiB': f"{r['reduce']['peak_gib']:.1f}",
@@ -910,7 +910,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--instance', choices=sorted(INSTANCES), help='map instance type: one plan instead of the report')
-    ap.add_argument('--jobs', type=int, help='array jobs per quarter [default: firms / batch_firms]')
+    ap.add_argument('--jobs', type=int, help='array jobs per quarter [default: firms / firms_per_batch]')
     ap.add_argument('--firms', type=int, default=5000)
     ap.add_argument('--quarters', type=int, default=1)
     ap.add_argument('--spot', dest='spot', action='store_true', default=True)
@@ -939,7 +939,7 @@ def main(argv=None):
             if getattr(a, arg) is not None: setattr(inp, name, getattr(a, arg))
 
     if a.instance:
-        plan = Plan('cli', a.firms, a.quarters, a.instance, a.jobs or math.ceil(a.firms / inp.batch_firms), a.spot,
+        plan = Plan('cli', a.firms, a.quarters, a.instance, a.jobs or math.ceil(a.firms / inp.firms_per_batch), a.spot,
                     a.namer, a.llm_instance, a.llm_servers, a.deadline_h, a.budget)
         res = run_plan(inp, plan)
         print(json.dumps(res, indent=1, default=float) if a.json else breakdown(res))
@@ -1006,7 +1006,7 @@ def cloud_md(inp: Inputs, rows: list[dict], sens: list[dict], warnings: list[str
     # The waves are in the table's 'jobs at once / instances' column already.
     notes = ''.join(f"- {w}\n" for w in warnings if not w.startswith('max vCPUs'))
     return head + markdown(rows) + '\n\n' + notes + f"\nSensitivity (5,000-firm quarter, Spot, keywords, " \
-        f"{math.ceil(5000 / inp.batch_firms)} jobs):\n\n" + markdown(sens) + '\n'
+        f"{math.ceil(5000 / inp.firms_per_batch)} jobs):\n\n" + markdown(sens) + '\n'
 
 
 if __name__ == '__main__':

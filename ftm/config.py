@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_config.ipynb #9c240802
 from __future__ import annotations
-import os, re, json, tomllib, difflib
+import os, re, json, tomllib, difflib, warnings
 from pathlib import Path
 from typing import Literal, Any
 import yaml
@@ -15,10 +15,11 @@ from .quarters import Quarter
 from .errors import FtmError, InputError
 
 # %% auto #0
-__all__ = ['RUN_SUFFIXES', 'RUN_ID_MAX', 'RESUMABLE', 'SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig', 'NamingConfig',
-           'ThemesConfig', 'ExecutorConfig', 'WRDSConfig', 'SentimentConfig', 'EventsConfig', 'CatalogConfig',
-           'AthenaConfig', 'BatchConfig', 'CloudConfig', 'LineageConfig', 'check_run_id', 'Config', 'usable_cpus',
-           'ConfigError', 'redact', 'read_config_file', 'env_layer', 'load_config', 'drift', 'shared_data']
+__all__ = ['RUN_SUFFIXES', 'RUN_ID_MAX', 'RENAMED', 'RESUMABLE', 'SampleConfig', 'TextConfig', 'EmbedConfig', 'TopicsConfig',
+           'NamingConfig', 'ThemesConfig', 'ExecutorConfig', 'WRDSConfig', 'SentimentConfig', 'EventsConfig',
+           'CatalogConfig', 'AthenaConfig', 'BatchConfig', 'CloudConfig', 'LineageConfig', 'check_run_id', 'Config',
+           'usable_cpus', 'ConfigError', 'redact', 'read_config_file', 'renamed', 'env_layer', 'load_config', 'drift',
+           'shared_data']
 
 # %% ../nbs/03_config.ipynb #40878e98
 class _Section(BaseModel):
@@ -108,7 +109,7 @@ class ExecutorConfig(_Section):
     "How the map step is split and run."
     kind: Literal['local', 'batch'] = Field('local', description="local: worker processes here; batch: AWS Batch array jobs (see `batch`)")
     workers: int = Field(0, ge=0, description="worker processes; 0 means one per core")
-    batch_firms: int = Field(100, ge=1, description="firms per batch (one AWS Batch array task)")
+    firms_per_batch: int = Field(100, ge=1, description="firms per batch: the unit of scheduling (one worker process, or one AWS Batch array child)")
     breaker_consecutive: int = Field(5, ge=1, description="stop a batch after this many failed firms in a row")
     breaker_rate: float = Field(0.05, gt=0, le=1, description="... or when more than this share of firms failed")
     breaker_min_firms: int = Field(100, ge=1, description="... once this many firms were tried")
@@ -126,7 +127,7 @@ class WRDSConfig(_Section):
     connect_timeout_s: int = Field(30, ge=1)
     max_retries: int = Field(2, ge=0, description="reconnects per firm group after a dropped connection")
     keep_unlinked: bool = Field(False, description="keep firms without a CRSP PERMNO (they are skipped by default)")
-    group_firms: int = Field(200, ge=1, description="firms per query, and per prefetch chunk")
+    firms_per_query: int = Field(200, ge=1, description="firms per WRDS query, and per prefetch chunk")
     ccm_table: str = Field('crsp.ccmxpf_lnkhist', pattern=r'^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$',
                            description="the CRSP/Compustat link table (WRDS deprecated crsp.ccmxpf_linktable)")
 
@@ -266,7 +267,7 @@ class Config(_Section):
     source: str = 'sample'
     source_map: list[str] | None = Field(None, description="column mapping for parquet:/csv: sources, as 'src=dst'")
     run_id: str | None = None
-    chunk_firms: int = Field(50, ge=1, description="firms per written part")
+    firms_per_checkpoint: int = Field(50, ge=1, description="firms per checkpointed chunk of the map step and the ingest: the unit of writing and resuming (a lost worker redoes at most one)")
     sample: SampleConfig = SampleConfig()
     text: TextConfig = TextConfig()
     embed: EmbedConfig = EmbedConfig()
@@ -378,6 +379,44 @@ def read_config_file(path) -> dict:
     return d
 
 
+# %% ../nbs/03_config.ipynb #a3c5e7f2
+# Old dotted name -> new; each pair is in the same section. Read until ftm 1.0.
+RENAMED = {'chunk_firms': 'firms_per_checkpoint', 'executor.batch_firms': 'executor.firms_per_batch',
+           'wrds.group_firms': 'wrds.firms_per_query'}
+
+def _env_name(dotted: str) -> str: return 'FTM_' + dotted.upper().replace('.', '__')
+
+def _renamed_warning(old: str, new: str, where: str):
+    warnings.warn(f"{old} is now called {new}: rename it in {where} (the old name is read until ftm 1.0)", FutureWarning, stacklevel=4)
+
+def renamed(d: dict, where: str | None = None) -> dict:
+    """Nested settings `d` with each setting of `RENAMED` under its new name. `where` names the layer for the
+    warning ('config file ftm.toml'); None renames silently (a run's stored settings). Both names: a `ConfigError`."""
+    d = json.loads(json.dumps(d, default=str)) if d else {}
+    for old, new in RENAMED.items():
+        *path, last = old.split('.')
+        sec = d
+        for k in path: sec = sec.get(k) if isinstance(sec, dict) else None
+        if not isinstance(sec, dict) or last not in sec: continue
+        nlast = new.split('.')[-1]
+        if nlast in sec:
+            raise ConfigError(f"{old} and {new} are both set{' in ' + where if where else ''}: {old} is the old name of {new}; keep {new} only")
+        sec[nlast] = sec.pop(last)
+        if where: _renamed_warning(old, new, where)
+    return d
+
+def _renamed_env(ours: dict) -> dict:
+    "`FTM_*` variables with the old names of `RENAMED` settings under their new names (warned), as `renamed` does."
+    out, upper = dict(ours), {k.upper(): k for k in ours}
+    for old, new in RENAMED.items():
+        if (k := upper.get(_env_name(old))) is None: continue
+        if _env_name(new) in upper:
+            raise ConfigError(f"{k} and {_env_name(new)} are both set: {k} is the old name of {_env_name(new)}; keep {_env_name(new)} only")
+        out[_env_name(new)] = out.pop(k)
+        _renamed_warning(k, _env_name(new), 'the environment')
+    return out
+
+
 # %% ../nbs/03_config.ipynb #e1a7c3d3
 class _Env(EnvSettingsSource):
     "pydantic-settings' reading of `FTM_*` variables (JSON for lists, `__` for sections), from a given mapping."
@@ -392,7 +431,7 @@ def env_layer(env: dict) -> dict:
     out = {}
     for k, v in env.items():
         if k in _ENV_ALIASES: _set(out, _ENV_ALIASES[k], v)
-    ours = {k: v for k, v in env.items() if k.upper().startswith('FTM_') and len(k) > 4}
+    ours = _renamed_env({k: v for k, v in env.items() if k.upper().startswith('FTM_') and len(k) > 4})
     unknown = sorted(k for k in ours if k[4:].split('__')[0].lower() not in Config.model_fields)
     if unknown:
         raise ConfigError(f"unknown setting {unknown[0]} (value not shown)" + _did_you_mean(unknown[0][4:].lower().replace('__', '.'))
@@ -440,12 +479,13 @@ def _message(err: dict) -> str:
 def load_config(path=None, env: dict | None = None, base: dict | None = None, **overrides) -> Config:
     """Defaults < `base` (a run's stored settings, `Config.portable`) < file < environment < `overrides` (dotted keys;
     `None` values are ignored)."""
-    layers = [base or {}, read_config_file(path) if path else {}, env_layer(os.environ if env is None else env)]
+    layers = [renamed(base or {}), renamed(read_config_file(path), f"config file {path}") if path else {},
+              env_layer(os.environ if env is None else env)]
     cli = {}
     for k, v in overrides.items():
         if v is not None: _set(cli, k.replace('__', '.'), v)
     merged = {}
-    for l in layers + [cli]: merged = _merge(merged, l)
+    for l in layers + [renamed(cli, 'the overrides (command line or load_config arguments)')]: merged = _merge(merged, l)
     try: return Config.model_validate(merged)
     except ValidationError as e:
         raise ConfigError("invalid configuration:\n" + '\n'.join(_message(err) for err in e.errors())) from None
@@ -471,7 +511,7 @@ def _flat(d: dict, pre='') -> dict:
 def drift(stored: dict, cfg: Config) -> list[str]:
     """The settings that differ between a run's stored settings (`Config.portable`) and `cfg`, as 'key: old -> new'
     lines, leaving out `RESUMABLE` ones. Empty when the run may be resumed with `cfg`."""
-    old, new = _flat(stored), _flat(cfg.portable())
+    old, new = _flat(renamed(stored)), _flat(cfg.portable())
     keep = lambda k: not any(k == r or k.startswith(r + '.') for r in RESUMABLE)
     return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
             if keep(k) and json.dumps(old.get(k)) != json.dumps(new.get(k))]

@@ -27,20 +27,20 @@ def _weighted_cuts(w: np.ndarray, n: int) -> np.ndarray:
     cuts = np.where(cum[i] - t < t - (cum[i] - w[i]), i + 1, i)
     return np.unique(np.clip(cuts, 1, len(w) - 1))
 
-def plan_batches(firm_ids: list[str], batch_firms: int, workers: int = 1, weights: dict | None = None) -> list[list[str]]:
-    """The manifest: sorted firm ids cut into contiguous batches of at most `batch_firms`, and into at least
+def plan_batches(firm_ids: list[str], firms_per_batch: int, workers: int = 1, weights: dict | None = None) -> list[list[str]]:
+    """The manifest: sorted firm ids cut into contiguous batches of at most `firms_per_batch`, and into at least
     `workers` batches when there are enough firms, so every worker has work. With `weights` (firm id -> work, such as
     kept sentences) the cuts balance the work instead of the number of firms, so that the workers finish together."""
     ids = sorted(set(firm_ids))
     if not ids: return []
-    n = max(math.ceil(len(ids)/batch_firms), min(workers, len(ids)))
+    n = max(math.ceil(len(ids)/firms_per_batch), min(workers, len(ids)))
     arr = np.array(ids, dtype=object)
     if weights is None: return [list(b) for b in np.array_split(arr, n)]
     w = np.array([max(float(weights.get(i, 0)), 1e-9) for i in ids])
     step = max(1, min(workers, len(ids)))      # a multiple of the workers, so each takes the same number of batches
     for k in range(math.ceil(n/step)*step, len(ids) + 1, step):
         out = [list(b) for b in np.split(arr, _weighted_cuts(w, k))]
-        if max(map(len, out)) <= batch_firms and len(out) >= min(workers, len(ids)): return out
+        if max(map(len, out)) <= firms_per_batch and len(out) >= min(workers, len(ids)): return out
     return [[i] for i in ids]
 
 def resolve_workers(workers: int, batches: int | None = None, say=logging.getLogger('ftm').warning) -> int:

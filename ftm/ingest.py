@@ -42,7 +42,7 @@ def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progre
         parts.append(prep.transcripts); firms.append(prep.firm); dropped.update(prep.dropped); stripped += prep.stripped
         res.calls += 1; res.sentences_raw += prep.firm['n_sentences_raw']; res.sentences_kept += prep.firm['n_sentences_kept']
         res.sentences_procedural += prep.firm.get('n_procedural') or 0
-        if run is not None and len(firms) >= cfg.chunk_firms: flush()
+        if run is not None and len(firms) >= cfg.firms_per_checkpoint: flush()
     if not res.calls: raise SourceError(f"source {cfg.source!r} has no calls in {q}: nothing was written")
     if run is None:
         d = ', '.join(f"{k} {v:,}" for k, v in dropped.items() if v)

@@ -22,9 +22,9 @@ def chunk_key(batch: int, chunk: int) -> str:
     "The name of a chunk's parts and checkpoint: the same on every executor and every resume."
     return f"map-b{batch:04d}-c{chunk:04d}"
 
-def chunks_of(firm_ids: list[str], chunk_firms: int) -> list[list[str]]:
+def chunks_of(firm_ids: list[str], firms_per_checkpoint: int) -> list[list[str]]:
     "A batch's chunks: the unit of writing and of checkpointing (a crash loses at most one chunk)."
-    return [firm_ids[i:i + chunk_firms] for i in range(0, len(firm_ids), chunk_firms)]
+    return [firm_ids[i:i + firms_per_checkpoint] for i in range(0, len(firm_ids), firms_per_checkpoint)]
 
 # %% ../nbs/16_mapstep.ipynb #39dc1064
 class CircuitOpen(FtmError, RuntimeError): "A batch stopped because too many firms failed: something systemic is wrong."
@@ -117,7 +117,7 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None, on_firms
     lake = Lake.from_config(cfg)
     run = lake.start_run(q, run_id=spec.run_id, kind='map', resume=True)
     res, ex = BatchResult(spec.batch), cfg.executor
-    chunks = chunks_of(spec.firm_ids, cfg.chunk_firms)
+    chunks = chunks_of(spec.firm_ids, cfg.firms_per_checkpoint)
     # this batch's own checkpoints only: with hundreds of Batch children, listing the whole run's would be N^2 reads
     keys = [chunk_key(spec.batch, c) for c in range(len(chunks))]
     done = {k: v for k in keys if (v := lake.checkpoint(q, spec.run_id, k)) is not None}
@@ -181,12 +181,12 @@ def map_batch(spec: BatchSpec, progress: bool | None = False, log=None, on_firms
     return res
 
 # %% ../nbs/16_mapstep.ipynb #9a1c0e09
-def map_state(checkpoints: dict, batches: list[list[str]], chunk_firms: int) -> dict:
+def map_state(checkpoints: dict, batches: list[list[str]], firms_per_checkpoint: int) -> dict:
     """Where a map run stands, from its checkpoints alone (whichever executor ran it): the batches not finished, and
     the finished chunks' failures and summed stats."""
     missing, failures, stats = [], [], dict.fromkeys(_STATS, 0)
     for b, ids in enumerate(batches):
-        keys = [chunk_key(b, c) for c in range(len(chunks_of(ids, chunk_firms)))]
+        keys = [chunk_key(b, c) for c in range(len(chunks_of(ids, firms_per_checkpoint)))]
         if any(k not in checkpoints for k in keys): missing.append(b)
         for k in keys:
             ck = checkpoints.get(k)

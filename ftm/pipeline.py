@@ -82,8 +82,8 @@ def plan_map(cfg: Config, lake: Lake, q: str, ing, map_run: str) -> dict:
     f = [dict(firm_id=r['firm_id'], n=r['n_sentences_kept'] - ((r.get('n_procedural') or 0) if proc else 0))
          for r in lake.read('firms', q, run_id=ing.run_id).to_pylist()]
     kept = {r['firm_id']: r['n'] for r in f if r['n'] > 0}
-    workers = 1 if cfg.executor.kind == 'batch' else resolve_workers(cfg.executor.workers, say=None)   # capped at the cores; the executor says so. Batch: batch_firms alone
-    manifest = dict(batches=plan_batches(list(kept), cfg.executor.batch_firms, workers, weights=kept),
+    workers = 1 if cfg.executor.kind == 'batch' else resolve_workers(cfg.executor.workers, say=None)   # capped at the cores; the executor says so. Batch: firms_per_batch alone
+    manifest = dict(batches=plan_batches(list(kept), cfg.executor.firms_per_batch, workers, weights=kept),
                     transcripts_run=ing.run_id, transcripts_published=ing.published, ingest=ing.extra,
                     empty=sorted(r['firm_id'] for r in f if r['n'] <= 0))
     run = lake.start_run(q, run_id=map_run, kind='map', resume=True)
@@ -122,7 +122,7 @@ def seal_map(cfg: Config, lake: Lake, q: str, map_run: str) -> tuple[dict, dict]
     if 'manifest' not in ck:
         raise LakeError(f"map run {map_run} of {q} has no manifest: it was never planned (start it with `ftm run`)")
     m = ck['manifest']
-    st = map_state(ck, m['batches'], cfg.chunk_firms)
+    st = map_state(ck, m['batches'], cfg.firms_per_checkpoint)
     if st['missing']:
         b = st['missing']
         raise BatchFailed(f"map run {map_run} of {q}: {len(b)} of {len(m['batches'])} batches are not finished "

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 FTM = str(Path(sys.executable).parent/'ftm')
-ENV = {**os.environ, 'FTM_SAMPLE__N_FIRMS': '6', 'FTM_CHUNK_FIRMS': '3', 'HF_HUB_OFFLINE': '1'}
+ENV = {**os.environ, 'FTM_SAMPLE__N_FIRMS': '6', 'FTM_FIRMS_PER_CHECKPOINT': '3', 'HF_HUB_OFFLINE': '1'}
 
 def ftm_run(lake, workers: int, quiet: bool) -> str:
     args = [FTM, 'run', '--quarter', '2016Q2', '--source', 'sample', '--lake', str(lake), '--run-id', 'r1',

@@ -6,7 +6,7 @@ import pytest
 
 psutil = pytest.importorskip('psutil')
 FTM = str(Path(sys.executable).parent/'ftm')
-ENV = {**os.environ, 'FTM_SAMPLE__N_FIRMS': '12', 'FTM_CHUNK_FIRMS': '3', 'HF_HUB_OFFLINE': '1'}
+ENV = {**os.environ, 'FTM_SAMPLE__N_FIRMS': '12', 'FTM_FIRMS_PER_CHECKPOINT': '3', 'HF_HUB_OFFLINE': '1'}
 
 def listing(d: Path) -> dict:
     "Every file under `d` with its size and modification time."

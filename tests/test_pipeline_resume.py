@@ -10,7 +10,7 @@ from ftm.lake import Lake
 from ftm.mapstep import CRASH_VAR
 
 FTM = str(Path(sys.executable).parent/'ftm')
-ENV = {**os.environ, 'FTM_SAMPLE__N_FIRMS': '12', 'FTM_CHUNK_FIRMS': '3', 'HF_HUB_OFFLINE': '1'}
+ENV = {**os.environ, 'FTM_SAMPLE__N_FIRMS': '12', 'FTM_FIRMS_PER_CHECKPOINT': '3', 'HF_HUB_OFFLINE': '1'}
 TABLES = {'sentences': 'sentence_id', 'topics': 'topic_id', 'themes': 'theme_id', 'theme_contributions': 'topic_id'}
 
 def ftm_run(lake, run_id, env=None, **kw):

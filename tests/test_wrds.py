@@ -51,7 +51,7 @@ def no_prompt(monkeypatch):
     for k in ('WRDS_USERNAME', 'WRDS_PASSWORD', 'PGPASSFILE', 'PGPASSWORD', 'PGUSER', 'PGHOST'): monkeypatch.delenv(k, raising=False)
 
 def make_cfg(server, tmp_path=None, password=True, **kw):
-    w = {'wrds.host': server['sock'], 'wrds.port': server['port'], 'wrds.sslmode': 'prefer', 'wrds.group_firms': GROUP,
+    w = {'wrds.host': server['sock'], 'wrds.port': server['port'], 'wrds.sslmode': 'prefer', 'wrds.firms_per_query': GROUP,
          'wrds.connect_timeout_s': 5}
     if password: w.update({'wrds.user': wf.USER, 'wrds.password': wf.PASSWORD})
     lake = str((tmp_path or Path(tempfile.mkdtemp()))/'lake')

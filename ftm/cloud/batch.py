@@ -79,7 +79,7 @@ class BatchExecutor:
     def submit(self, cfg: Config, lake: Lake, q: str, map_run: str, n_batches: int, reduce: bool = True) -> Submission:
         "Submit the map array job (and the reduce job after it); store their ids with the map run."
         if not 1 <= n_batches <= MAX_ARRAY:
-            raise LakeError(f"{n_batches} batches: an AWS Batch array holds 1 to {MAX_ARRAY}; raise executor.batch_firms")
+            raise LakeError(f"{n_batches} batches: an AWS Batch array holds 1 to {MAX_ARRAY}; raise executor.firms_per_batch")
         if (prev := lake.checkpoint(q, map_run, 'batch')) is not None:
             old = Submission(**prev)
             busy = {r: j['status'] for r, j in self.describe(old).items() if j['status'] in ACTIVE}

@@ -122,7 +122,7 @@ def partition_firms(event: dict, env=None) -> dict:
     m = plan_quarter(cfg, lake, cfg.run_id, progress=False)
     n = len(m['batches'])
     if n == 0: raise BadEvent(f"no call of {cfg.q} kept a sentence ({len(m.get('empty', []))} calls): nothing to map")
-    if n > MAX_ARRAY: raise ConfigError(f"{n} batches: an AWS Batch array holds at most {MAX_ARRAY}; raise FTM_EXECUTOR__BATCH_FIRMS")
+    if n > MAX_ARRAY: raise ConfigError(f"{n} batches: an AWS Batch array holds at most {MAX_ARRAY}; raise FTM_EXECUTOR__FIRMS_PER_BATCH")
     return dict(quarter=str(cfg.q), run_id=cfg.run_id, size=n, firms=sum(map(len, m['batches'])),
                 transcripts_run=m['transcripts_run'], empty_calls=len(m.get('empty', [])), published=False)
 

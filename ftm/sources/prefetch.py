@@ -136,8 +136,8 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
         if plan is None:
             rows = conn.plan(q)
             if not rows: raise SourceError(f"source {src!r} has no calls in {q}: nothing was written")
-            n = cfg.wrds.group_firms
-            plan = dict(source=src, group_firms=n, chunks=[rows[i:i + n] for i in range(0, len(rows), n)],
+            n = cfg.wrds.firms_per_query
+            plan = dict(source=src, firms_per_query=n, chunks=[rows[i:i + n] for i in range(0, len(rows), n)],
                         stats=dict(conn.stats), text=cfg.text.model_dump())
             run = run or lake.start_run(q, run_id=run_id, kind='prefetch')   # first the plan, then a run
             run.set_checkpoint('plan', plan)

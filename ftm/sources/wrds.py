@@ -458,7 +458,7 @@ class WRDSConnector(Connector):
     def count(self, quarter) -> int: return len(self.plan(quarter))
 
     def calls(self, quarter) -> Iterator[Call]:
-        rows, n = self.plan(quarter), self.cfg.group_firms
+        rows, n = self.plan(quarter), self.cfg.firms_per_query
         if not rows:
             raise SourceError(f"WRDS has no earnings calls in {Quarter.parse(quarter)}" +
                               (f" of firms with a CRSP PERMNO ({self.stats['skipped_unlinked']} firm(s) without one "
