@@ -1,4 +1,5 @@
 # ftm on AWS, one module per part:
+#   network  checks the VPC, subnets and security groups given (creates nothing)
 #   storage  the lake bucket (versioned, encrypted, TLS only, staging expiry)
 #   athena   Glue database, Athena workgroup, results bucket: how the lake is read
 #   ecr      the worker and vLLM image repositories
@@ -13,7 +14,8 @@ locals {
     "ftm:managed-by" = "terraform"
   }, var.tags)
 
-  lake_kms_key_arns = var.lake_create_kms_key ? [module.storage.kms_key_arn] : []
+  # The lake as modules/storage describes it (bucket, prefix, uri, ARNs, KMS key list), for every module on it.
+  lake = module.storage.lake
 
   # The LLM endpoint of the jobs: one given explicitly, else the vLLM service's internal load balancer.
   llm_base_url = coalesce(var.llm_base_url, module.ecs_vllm.base_url)
@@ -21,7 +23,6 @@ locals {
 
   # The model may sit in the lake bucket (under a prefix outside the lake's): then the task role needs its key.
   llm_model_in_lake_bucket = startswith(var.llm_model_s3_uri, "s3://${var.lake_bucket}/")
-  llm_subnet_ids           = coalesce(var.llm_subnet_ids, var.subnet_ids)
 
   # ftm's settings of this deployment (ftm/config.py: FTM_<SECTION>__<FIELD>), written once: the lake and its Glue
   # catalog, the Batch queues, job definitions and log group, the vLLM service. The laptop's `ftm_env` output adds
@@ -43,6 +44,18 @@ locals {
   }
 }
 
+# The network (VPC, subnets, security groups: inputs, nothing created), checked once at plan time: the Batch
+# instances' subnets and security groups, the vLLM service's and the health check's subnets (llm_subnet_ids).
+module "network" {
+  source = "./modules/network"
+
+  vpc_id             = var.vpc_id
+  subnet_ids         = var.subnet_ids
+  security_group_ids = var.security_group_ids
+  llm_subnet_ids     = var.llm_subnet_ids
+  subnets_are_public = var.subnets_are_public
+}
+
 module "storage" {
   source = "./modules/storage"
 
@@ -62,9 +75,7 @@ module "athena" {
 
   region                         = var.region
   name_prefix                    = var.name_prefix
-  lake_bucket                    = module.storage.bucket
-  lake_prefix                    = var.lake_prefix
-  lake_kms_key_arns              = local.lake_kms_key_arns
+  lake                           = local.lake
   database_name                  = var.database_name
   workgroup_name                 = var.workgroup_name
   bytes_scanned_cutoff_per_query = var.bytes_scanned_cutoff_per_query
@@ -74,10 +85,27 @@ module "athena" {
   tags                           = local.tags
 }
 
+# The lake's IAM statements, written once for every role on the lake: the Batch jobs publish (Glue table writes),
+# the Lambda functions read the tables.
+module "lake_access" {
+  source   = "./modules/lake_access"
+  for_each = { publish = true, read = false }
+
+  region        = var.region
+  lake          = local.lake
+  glue_database = module.athena.glue_database_name
+  glue_write    = each.value
+}
+
 module "ecr" {
   source = "./modules/ecr"
 
-  name_prefix  = var.name_prefix
+  name_prefix = var.name_prefix
+  image_tags = {
+    worker = var.worker_image_tag
+    lambda = coalesce(var.lambda_image_tag, "${var.worker_image_tag}-lambda")
+    vllm   = var.vllm_image_tag
+  }
   keep_images  = var.ecr_keep_images
   force_delete = var.ecr_force_delete
   tags         = local.tags
@@ -86,21 +114,16 @@ module "ecr" {
 module "batch" {
   source = "./modules/batch"
 
-  region             = var.region
-  name_prefix        = var.name_prefix
-  vpc_id             = var.vpc_id
-  subnet_ids         = var.subnet_ids
-  security_group_ids = var.security_group_ids
-  subnets_are_public = var.subnets_are_public
+  region      = var.region
+  name_prefix = var.name_prefix
+  network     = module.network.batch
 
-  lake_bucket       = module.storage.bucket
-  lake_prefix       = module.storage.lake_prefix
-  lake_kms_key_arns = local.lake_kms_key_arns
-  glue_database     = module.athena.glue_database_name
+  lake_uri      = local.lake.uri
+  lake_policy   = module.lake_access["publish"].json
+  glue_database = module.athena.glue_database_name
 
-  worker_repository_url = module.ecr.worker_repository_url
+  image                 = module.ecr.images.worker
   worker_repository_arn = module.ecr.worker_repository_arn
-  image_tag             = var.worker_image_tag
 
   map_on_gpu             = var.map_on_gpu
   gpu_instance_types     = var.batch_gpu_instance_types
@@ -127,11 +150,9 @@ module "batch" {
 module "ecs_vllm" {
   source = "./modules/ecs_vllm"
 
-  region             = var.region
-  name_prefix        = var.name_prefix
-  vpc_id             = var.vpc_id
-  subnet_ids         = local.llm_subnet_ids
-  subnets_are_public = var.subnets_are_public
+  region      = var.region
+  name_prefix = var.name_prefix
+  network     = module.network.llm
 
   # Only the Batch jobs (their instances' security groups) and the health check may call vLLM.
   client_security_group_ids = merge(
@@ -139,11 +160,10 @@ module "ecs_vllm" {
     { llm-health = module.lambdas.llm_health_security_group_id },
   )
 
-  repository_url     = module.ecr.vllm_repository_url
+  image              = module.ecr.images.vllm
   repository_arn     = module.ecr.vllm_repository_arn
-  image_tag          = var.vllm_image_tag
   model_s3_uri       = var.llm_model_s3_uri
-  model_kms_key_arns = concat(var.llm_model_kms_key_arns, local.llm_model_in_lake_bucket ? local.lake_kms_key_arns : [])
+  model_kms_key_arns = concat(var.llm_model_kms_key_arns, local.llm_model_in_lake_bucket ? local.lake.kms_key_arns : [])
   served_model_name  = var.llm_served_model_name
 
   instance_types                           = var.llm_instance_types
@@ -163,15 +183,11 @@ module "lambdas" {
   region      = var.region
   name_prefix = var.name_prefix
 
-  repository_url  = module.ecr.worker_repository_url
+  image_uri       = module.ecr.images.lambda
   repository_name = module.ecr.repository_names["worker"]
-  image_tag       = coalesce(var.lambda_image_tag, "${var.worker_image_tag}-lambda")
 
-  lake_bucket       = module.storage.bucket
-  lake_prefix       = module.storage.lake_prefix
-  lake_kms_key_arns = local.lake_kms_key_arns
-  glue_database     = module.athena.glue_database_name
-  source_name       = var.cloud_source
+  lake_policy = module.lake_access["read"].json
+  source_name = var.cloud_source
 
   ftm_env         = local.ftm_env # the lake, catalog, Batch and vLLM settings the laptop's ftm_env has too
   job_environment = module.batch.shared_environment
@@ -184,8 +200,7 @@ module "lambdas" {
   health_wait_s     = var.cloud_health_wait_s
   health_max_checks = var.cloud_health_max_checks
 
-  vpc_id                = var.vpc_id
-  subnet_ids            = local.llm_subnet_ids
+  network               = module.network.llm
   alb_security_group_id = module.ecs_vllm.alb_security_group_id
   alb_listener_port     = module.ecs_vllm.listener_port
 
@@ -213,9 +228,7 @@ module "step_functions" {
 
   # The operator policy (ftm cloud run|status|stop|record): the lake's records, the jobs' logs.
   create_operator_policy = var.create_cloud_operator_policy
-  lake_bucket            = module.storage.bucket
-  lake_prefix            = module.storage.lake_prefix
-  lake_kms_key_arns      = local.lake_kms_key_arns
+  lake                   = local.lake
   batch_log_group_arn    = module.batch.log_group_arn
 
   log_retention_days = var.cloud_log_retention_days

@@ -14,6 +14,13 @@ variable "name_prefix" {
   description = "Prefix of resource names (buckets, KMS aliases, IAM roles and policies, ECR repositories, Batch queues and job definitions, the vLLM cluster and load balancer, Lambda functions, the state machine). At most 22 characters (load balancer names)."
   type        = string
   default     = "ftm"
+
+  # Checked here once for every module (they take it as given): the strictest rule among the names it goes into,
+  # <name_prefix>-vllm for the vLLM load balancer and target group (at most 32 characters), S3 bucket names.
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-22 characters of a-z, 0-9 and '-', start with a letter and not end with '-' (load balancer and target group names <name_prefix>-vllm may have at most 32)."
+  }
 }
 
 variable "lake_bucket" {

@@ -19,8 +19,7 @@ FTM = Path(sys.executable).parent/'ftm'
 STEPS = ('map', 'reduce')
 
 # Plausible values for the batch module's inputs that have no default (what the root passes in a deployment).
-PLAUSIBLE = {'glue_database': 'ftm', 'region': 'eu-central-1', 'worker_repository_url':
-             '123456789012.dkr.ecr.eu-central-1.amazonaws.com/ftm-worker', 'image_tag': '0.1.0'}
+PLAUSIBLE = {'glue_database': 'ftm', 'region': 'eu-central-1'}
 
 
 def _unq(v):
@@ -94,7 +93,7 @@ def test_job_definitions_are_built_from_the_locals(jobs):
     # one container definition for every step, from its entry in local.steps
     expr = jobs['container_properties']
     assert expr.startswith('${{for step, s in local.steps : step => merge({'), expr
-    for part in ('image = local.image', 'command = s.command', 'resourceRequirements = s.resources',
+    for part in ('image = var.image', 'command = s.command', 'resourceRequirements = s.resources',
                  'environment = [for k in sort(keys(s.environment)) : {name = k, value = s.environment[k]}]',
                  'logConfiguration = local.log_configuration', '}, local.secrets)'):
         assert part in expr, (part, expr)
@@ -162,16 +161,19 @@ def test_extra_environment_admits_only_ftm_settings():
     assert allowed == set(_ENV_ALIASES) - {'LLM_API_KEY'}, allowed
 
 
-def test_image_is_the_ecr_worker_repository(jobs):
-    assert _unq(jobs['image']) == '${var.worker_repository_url}:${var.image_tag}'
+def test_image_is_the_ecr_worker_repository():
+    "The job definitions run modules/ecr's images.worker: the worker repository at the root's worker_image_tag."
     ecr_locals = _locals(INFRA/'modules'/'ecr'/'main.tf')
     assert _unq(ecr_locals['repositories']['worker']) == '${var.name_prefix}-worker'
-    assert _blocks(INFRA/'modules'/'ecr'/'outputs.tf', 'output')['worker_repository_url']['value'] == (
-        '${aws_ecr_repository.this["worker"].repository_url}')
-    [batch] = [body for m in _load(INFRA/'main.tf')['module'] for name, body in m.items() if _unq(name) == 'batch']
-    assert batch['worker_repository_url'] == '${module.ecr.worker_repository_url}'
-    assert batch['worker_repository_arn'] == '${module.ecr.worker_repository_arn}'
-    assert batch['image_tag'] == '${var.worker_image_tag}'
+    assert ecr_locals['image_repositories'] == {'worker': 'worker', 'lambda': 'worker', 'vllm': 'vllm'} or (
+        {k: _unq(v) for k, v in ecr_locals['image_repositories'].items()} == {'worker': 'worker', 'lambda': 'worker', 'vllm': 'vllm'})
+    images = _blocks(INFRA/'modules'/'ecr'/'outputs.tf', 'output')['images']['value']
+    assert images == ('${{for k, tag in var.image_tags : k => "${aws_ecr_repository.this[local.image_repositories[k]]'
+                      '.repository_url}:${tag}"}}'), images
+    modules = {_unq(name): body for m in _load(INFRA/'main.tf')['module'] for name, body in m.items()}
+    assert modules['ecr']['image_tags']['worker'] == '${var.worker_image_tag}'
+    assert modules['batch']['image'] == '${module.ecr.images.worker}'
+    assert modules['batch']['worker_repository_arn'] == '${module.ecr.worker_repository_arn}'
 
 
 def test_ref_parameters_have_values(jobs, tmp_path):
@@ -180,9 +182,13 @@ def test_ref_parameters_have_values(jobs, tmp_path):
     refs = {c[len('Ref::'):] for step in STEPS for c in map(_unq, jobs[f'{step}_command']) if c.startswith('Ref::')}
     assert refs == {'lake', 'quarter', 'run_id'}
     defaults = jobs['job_parameters']
-    assert defaults == {'lake': '${local.lake_uri}'}
-    lake_uri = _locals(BATCH/'main.tf')['lake_uri']
-    assert _unq(lake_uri) == 's3://${join("/", compact([var.lake_bucket, local.lake_prefix]))}'
+    assert defaults == {'lake': '${var.lake_uri}'}
+    # the warehouse URI modules/storage derives for every module on the lake
+    [batch] = [body for m in _load(INFRA/'main.tf')['module'] for name, body in m.items() if _unq(name) == 'batch']
+    assert batch['lake_uri'] == '${local.lake.uri}' and _locals(INFRA/'main.tf')['lake'] == '${module.storage.lake}'
+    storage = _locals(INFRA/'modules'/'storage'/'main.tf')
+    assert storage['lake']['uri'] == '${local.lake_uri}'
+    assert _unq(storage['lake_uri']) == 's3://${join("/", compact([var.bucket_name, local.lake_prefix]))}'
 
     from ftm.config import load_config
     from ftm.lake import Lake
@@ -313,8 +319,8 @@ def test_operator_policy_covers_what_ftm_cloud_calls():
     # the driver's records in the lake (Lake.put_record: <lake>/_records/quarter=Q/<run id>.cloud.json|.cloud.ipynb)
     assert {'s3:GetObject', 's3:PutObject', 's3:ListBucket'} <= actions
     by_sid = {_unq(st['sid']): st for st in statements}
-    assert [_unq(r) for r in by_sid['ReadWriteRecords']['resources']] == ['arn:${local.partition}:s3:::${var.lake_bucket}/${local.records_prefix}/*']
-    assert _unq(_locals(SFN/'operator.tf')['records_prefix']) == '${join("/", compact([local.lake_prefix, "_records"]))}'
+    assert [_unq(r) for r in by_sid['ReadWriteRecords']['resources']] == ['${var.lake.bucket_arn}/${local.records_prefix}/*']
+    assert _unq(_locals(SFN/'operator.tf')['records_prefix']) == '${join("/", compact([var.lake.prefix, "_records"]))}'
     # '*' only where AWS has no resource-level permission
     for st in statements:
         if [_unq(r) for r in st['resources']] == ['*']: assert [_unq(a) for a in st['actions']] == ['batch:DescribeJobs'], st

@@ -1025,13 +1025,16 @@ def test_hcl_shared_iam_modules():
     Lambda lake role (reads); the ECS container instance role once (modules/ecs_instance_role) for the Batch and
     vLLM instances; the moved blocks (infra/moved.tf) leave addresses no resource still declares."""
     mods = INFRA/'modules'
-    batch, lam = _module_calls(mods/'batch'/'iam.tf')['lake_access'], _module_calls(mods/'lambdas'/'iam.tf')['lake_access']
-    assert _unq(batch['source']) == _unq(lam['source']) == '../lake_access'
-    assert batch['glue_write'] is True and lam['glue_write'] is False
-    assert _module_calls(mods/'batch'/'iam.tf')['job_role']['policy'] == '${module.lake_access.json}'
+    root = _module_calls(INFRA/'main.tf')
+    access = root['lake_access']
+    assert _unq(access['source']) == './modules/lake_access' and access['glue_write'] == '${each.value}'
+    assert access['for_each'] == {'publish': True, 'read': False}, access['for_each']
+    assert root['batch']['lake_policy'] == '${module.lake_access["publish"].json}'
+    assert root['lambdas']['lake_policy'] == '${module.lake_access["read"].json}'
+    assert _module_calls(mods/'batch'/'iam.tf')['job_role']['policy'] == '${var.lake_policy}'
     [doc] = [b for block in _load(mods/'lambdas'/'iam.tf')['data'] for t, named in block.items()
              for n, b in named.items() if _unq(t) == 'aws_iam_policy_document' and _unq(n) == 'lake']
-    assert '${module.lake_access.json}' in doc['source_policy_documents']
+    assert '${var.lake_policy}' in doc['source_policy_documents']
     for module in ('batch', 'lambdas', 'ecs_vllm'):   # no lake statement written again by hand
         assert '"s3:PutObject"' not in (mods/module/'iam.tf').read_text() and 'glue:' not in (mods/module/'iam.tf').read_text(), module
     for module in ('batch', 'ecs_vllm'):

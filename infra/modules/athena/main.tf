@@ -9,14 +9,12 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
 
-  lake_prefix = trim(var.lake_prefix, "/")
   # The Iceberg warehouse (`ftm run --lake` value) and the database's location inside it. pyiceberg puts a table
   # created without an explicit location at <database location>/<table>; with the database at
   # <warehouse>/<database> this is the same place as pyiceberg's own default without a database location
   # (<warehouse>/<namespace>/<table>), so tables land in one place whichever way ftm creates them.
-  warehouse_uri        = "s3://${join("/", compact([var.lake_bucket, local.lake_prefix]))}"
+  warehouse_uri        = var.lake.uri
   database_location    = "${local.warehouse_uri}/${var.database_name}"
-  lake_objects_arn     = "arn:${local.partition}:s3:::${join("/", compact([var.lake_bucket, local.lake_prefix, "*"]))}"
   results_bucket_name  = coalesce(var.results_bucket_name, "${var.name_prefix}-athena-results-${local.account_id}-${var.region}")
   results_prefix       = trim(var.results_prefix, "/")
   results_location     = "s3://${module.bucket.bucket}/${local.results_prefix}/"
@@ -44,14 +42,13 @@ resource "aws_glue_catalog_database" "lake" {
 module "bucket" {
   source = "../private_bucket"
 
-  bucket_name                 = local.results_bucket_name
-  region                      = var.region
-  force_destroy               = var.results_bucket_force_destroy
-  create_kms_key              = var.create_kms_key
-  kms_alias_name              = "alias/${var.name_prefix}-athena-results"
-  kms_description             = "ftm: encrypts Athena query results of workgroup ${var.workgroup_name} (${local.results_bucket_name})"
-  kms_deletion_window_in_days = var.kms_deletion_window_in_days
-  tags                        = local.tags
+  bucket_name     = local.results_bucket_name
+  region          = var.region
+  force_destroy   = var.results_bucket_force_destroy
+  create_kms_key  = var.create_kms_key
+  kms_alias_name  = "alias/${var.name_prefix}-athena-results"
+  kms_description = "ftm: encrypts Athena query results of workgroup ${var.workgroup_name} (${local.results_bucket_name})"
+  tags            = local.tags
 
   lifecycle_rules = [
     {
@@ -197,13 +194,13 @@ data "aws_iam_policy_document" "query" {
   statement {
     sid       = "ListLakeAndResults"
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-    resources = ["arn:${local.partition}:s3:::${var.lake_bucket}", module.bucket.arn]
+    resources = [var.lake.bucket_arn, module.bucket.arn]
   }
 
   statement {
     sid       = "ReadLake"
     actions   = ["s3:GetObject"]
-    resources = [local.lake_objects_arn]
+    resources = [var.lake.objects_arn]
   }
 
   statement {
@@ -218,11 +215,11 @@ data "aws_iam_policy_document" "query" {
   }
 
   dynamic "statement" {
-    for_each = length(var.lake_kms_key_arns) > 0 ? [1] : []
+    for_each = length(var.lake.kms_key_arns) > 0 ? [1] : []
     content {
       sid       = "DecryptLake"
       actions   = ["kms:Decrypt", "kms:DescribeKey"]
-      resources = var.lake_kms_key_arns
+      resources = var.lake.kms_key_arns
     }
   }
 

@@ -1,12 +1,6 @@
 variable "name_prefix" {
   description = "Prefix of the names of the resources this module creates (results bucket, KMS alias, IAM policy)."
   type        = string
-  default     = "ftm"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-32 characters of a-z, 0-9 and '-', start with a letter and not end with '-' (it goes into an S3 bucket name)."
-  }
 }
 
 variable "region" {
@@ -14,31 +8,14 @@ variable "region" {
   type        = string
 }
 
-variable "lake_bucket" {
-  description = "Name of the existing S3 bucket that holds the lake (created by the storage module, or by hand)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.lake_bucket))
-    error_message = "lake_bucket must be a bare S3 bucket name (no s3:// and no prefix)."
-  }
-}
-
-variable "lake_kms_key_arns" {
-  description = "KMS key(s) the lake bucket is encrypted with (modules/storage; empty with SSE-S3): the query policy may decrypt with them. A list so that its length is known at plan time."
-  type        = list(string)
-  default     = []
-}
-
-variable "lake_prefix" {
-  description = "Key prefix of the lake inside lake_bucket: the Iceberg warehouse is s3://<lake_bucket>/<lake_prefix> (the value of `ftm run --lake`). Empty for the bucket root."
-  type        = string
-  default     = "lake"
-
-  validation {
-    condition     = !startswith(var.lake_prefix, "s3://")
-    error_message = "lake_prefix is a key prefix inside lake_bucket, not an s3:// URI."
-  }
+variable "lake" {
+  description = "The lake (modules/storage lake, created there or imported): uri, the Iceberg warehouse s3://<bucket>/<prefix> (the value of `ftm run --lake`) the database's location is in; bucket_arn and objects_arn, which the query policy may list and read; kms_key_arns, the key(s) the bucket is encrypted with (empty with SSE-S3), which it may decrypt with."
+  type = object({
+    uri          = string
+    bucket_arn   = string
+    objects_arn  = string
+    kms_key_arns = list(string)
+  })
 }
 
 variable "database_name" {
@@ -108,12 +85,6 @@ variable "create_kms_key" {
   description = "true: a customer-managed KMS key (created here) encrypts the results bucket and the workgroup's results (SSE_KMS). false: SSE_S3, no key."
   type        = bool
   default     = true
-}
-
-variable "kms_deletion_window_in_days" {
-  description = "Waiting period before a deleted KMS key is destroyed (7-30 days; modules/private_bucket checks the range)."
-  type        = number
-  default     = 30
 }
 
 variable "create_query_policy" {

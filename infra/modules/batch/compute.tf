@@ -9,23 +9,7 @@
 # to be interrupted, and among those the cheapest. An interruption ends the job attempt with status reason
 # "Host EC2 (instance i-...) terminated."; the job definitions retry exactly that.
 
-data "aws_subnet" "batch" {
-  for_each = toset(var.subnet_ids)
-  id       = each.value
-}
-
-data "aws_security_group" "batch" {
-  for_each = toset(var.security_group_ids)
-  id       = each.value
-}
-
 locals {
-  network_errors = concat(
-    [for s in data.aws_subnet.batch : "subnet ${s.id} is in ${s.vpc_id}, not vpc_id ${var.vpc_id}" if s.vpc_id != var.vpc_id],
-    [for g in data.aws_security_group.batch : "security group ${g.id} is in ${g.vpc_id}, not vpc_id ${var.vpc_id}" if g.vpc_id != var.vpc_id],
-    [for s in data.aws_subnet.batch : "subnet ${s.id} does not auto-assign public IPv4 addresses (map_public_ip_on_launch), so its instances could not reach ECR, S3 or Batch without a NAT gateway; enable it, or set subnets_are_public = false for private subnets with a NAT gateway or VPC endpoints" if var.subnets_are_public && !s.map_public_ip_on_launch],
-  )
-
   compute_environments = merge(
     var.map_on_gpu ? {
       gpu = {
@@ -92,8 +76,8 @@ resource "aws_batch_compute_environment" "this" {
     min_vcpus           = 0
     max_vcpus           = each.value.max_vcpus
     instance_role       = module.instance_role.instance_profile_arn
-    subnets             = var.subnet_ids
-    security_group_ids  = var.security_group_ids
+    subnets             = var.network.subnet_ids
+    security_group_ids  = var.network.security_group_ids
 
     ec2_configuration {
       image_type = each.value.image_type
@@ -113,11 +97,6 @@ resource "aws_batch_compute_environment" "this" {
     create_before_destroy = true
     # Batch moves desired_vcpus as jobs come and go.
     ignore_changes = [compute_resources[0].desired_vcpus]
-
-    precondition {
-      condition     = length(local.network_errors) == 0
-      error_message = "Batch network inputs: ${join("; ", local.network_errors)}."
-    }
   }
 
   # Batch needs its role's permissions while it deletes the environment (terminates instances).

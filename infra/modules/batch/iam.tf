@@ -4,7 +4,7 @@
 #                   modules/ecs_instance_role).
 #   execution role  ECS on behalf of a job: pulls the image, writes the log stream, reads the LLM key secret.
 #   job role        the job's own code (ftm worker): the lake prefix, the Glue database, the lake's KMS key
-#                   (modules/lake_access).
+#                   (var.lake_policy: modules/lake_access).
 # No Spot Fleet role: SPOT_PRICE_CAPACITY_OPTIMIZED (like SPOT_CAPACITY_OPTIMIZED) launches Spot instances through
 # EC2 Fleet with Batch's own permissions; spotIamFleetRole is required only for the BEST_FIT strategy (or none given).
 
@@ -62,18 +62,7 @@ module "execution_role" {
 
 # --- job role: what `ftm worker map|reduce` may touch ----------------------------------------------------------
 # The lake prefix, the Glue database's tables (read, create, commit, drop: the jobs publish), the lake key: the
-# statements modules/lake_access writes for every role on the lake.
-module "lake_access" {
-  source = "../lake_access"
-
-  region            = var.region
-  lake_bucket       = var.lake_bucket
-  lake_prefix       = local.lake_prefix
-  lake_kms_key_arns = var.lake_kms_key_arns
-  glue_database     = var.glue_database
-  glue_write        = true
-}
-
+# statements modules/lake_access writes for every role on the lake (var.lake_policy, from the root).
 module "job_role" {
   source = "../service_role"
 
@@ -81,6 +70,6 @@ module "job_role" {
   description = "ftm: what ftm worker map/reduce may touch (lake prefix, Glue database ${var.glue_database})"
   service     = "ecs-tasks.amazonaws.com"
   policy_name = "ftm-batch-job"
-  policy      = module.lake_access.json
+  policy      = var.lake_policy
   tags        = local.tags
 }

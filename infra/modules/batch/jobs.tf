@@ -4,7 +4,7 @@
 #                (`lake` defaults to the warehouse URI here; ftm's submitter passes quarter and run_id)
 #   environment  ftm config fields only (FTM_<SECTION>__<FIELD>, or the LLM_* aliases ftm accepts); the image
 #                sets everything else (HF_HUB_OFFLINE, ...)
-#   image        <ecr worker repository>:<image_tag>
+#   image        <ecr worker repository>:<tag> (var.image)
 #
 # The command and the environments are plain locals so that tests/test_infra_contract.py can read them with
 # python-hcl2 and check them against ftm (its CLI and its config) without running Terraform.
@@ -15,7 +15,7 @@ locals {
 
   # Defaults of the Ref:: placeholders; submit_job's parameters override them (quarter and run_id always).
   job_parameters = {
-    lake = local.lake_uri
+    lake = var.lake_uri
   }
 
   map_environment = {
@@ -42,8 +42,6 @@ locals {
 
   shared_environment = merge({ for k, v in local.optional_environment : k => v if v != null }, var.extra_environment)
 
-  image = "${var.worker_repository_url}:${var.image_tag}"
-
   log_configuration = {
     logDriver = "awslogs"
     options = {
@@ -69,7 +67,7 @@ locals {
   }
 
   container_properties = { for step, s in local.steps : step => merge({
-    image                = local.image
+    image                = var.image
     command              = s.command
     jobRoleArn           = module.job_role.arn
     executionRoleArn     = module.execution_role.arn

@@ -9,8 +9,5 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
 
-  lake_prefix = trim(var.lake_prefix, "/")
-  lake_uri    = "s3://${join("/", compact([var.lake_bucket, local.lake_prefix]))}"
-
   tags = merge({ "ftm:component" = "batch" }, var.tags)
 }

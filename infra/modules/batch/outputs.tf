@@ -40,12 +40,12 @@ output "log_group_arn" {
 
 output "image" {
   description = "Image the job definitions run."
-  value       = local.image
+  value       = var.image
 }
 
 output "lake_uri" {
   description = "Default `lake` parameter of the job definitions."
-  value       = local.lake_uri
+  value       = var.lake_uri
 }
 
 output "compute_environment_arns" {

@@ -1,12 +1,6 @@
 variable "name_prefix" {
   description = "Prefix of every name: queues <name_prefix>-map / -reduce, job definitions <name_prefix>-map / -reduce, log group /aws/batch/<name_prefix>, roles, compute environments."
   type        = string
-  default     = "ftm"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-32 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
-  }
 }
 
 variable "region" {
@@ -14,56 +8,26 @@ variable "region" {
   type        = string
 }
 
-# --- network (inputs: this module creates no VPC) --------------------------------------------------------------
+# --- network (an input: this module creates no VPC) ---------------------------------------------------------------
 
-variable "vpc_id" {
-  description = "VPC of subnet_ids and security_group_ids (checked at plan time)."
-  type        = string
-}
-
-variable "subnet_ids" {
-  description = "Subnets the instances start in (several AZs widen the Spot pools). Public subnets with auto-assigned public IPv4 avoid a NAT gateway; private ones need a NAT gateway or VPC endpoints (ECR api+dkr, S3, Glue, Logs, Batch/ECS)."
-  type        = list(string)
-
-  validation {
-    condition     = length(var.subnet_ids) > 0
-    error_message = "subnet_ids needs at least one subnet."
-  }
-}
-
-variable "security_group_ids" {
-  description = "Security groups of the instances. Recommended: one that allows no inbound and all outbound traffic (jobs only call AWS APIs)."
-  type        = list(string)
-
-  validation {
-    condition     = length(var.security_group_ids) > 0
-    error_message = "security_group_ids needs at least one security group."
-  }
-}
-
-variable "subnets_are_public" {
-  description = "true: subnet_ids are public subnets (route to an internet gateway) and must auto-assign public IPv4 addresses (checked at plan time), since instances without one cannot reach ECR, S3 or Batch there. false: private subnets whose egress is a NAT gateway or VPC endpoints (not checked)."
-  type        = bool
-  default     = true
+variable "network" {
+  description = "Where the instances start (the root's modules/network batch output, checked there at plan time: all in one VPC): subnet_ids (several AZs widen the Spot pools; public subnets that auto-assign public IPv4 avoid a NAT gateway, private ones need a NAT gateway or VPC endpoints for ECR api+dkr, S3, Glue, Logs, Batch/ECS); security_group_ids (recommended: one that allows no inbound and all outbound traffic: jobs only call AWS APIs)."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
 }
 
 # --- the lake the jobs read and write --------------------------------------------------------------------------
 
-variable "lake_bucket" {
-  description = "Lake bucket name (modules/storage). The job role may read/write only <lake_prefix>/* in it."
+variable "lake_uri" {
+  description = "The lake, s3://<bucket>/<prefix> (modules/storage lake.uri): the job definitions' default `lake` parameter."
   type        = string
 }
 
-variable "lake_prefix" {
-  description = "Key prefix of the lake in lake_bucket; the warehouse s3://<lake_bucket>/<lake_prefix> is the job definitions' default `lake` parameter."
+variable "lake_policy" {
+  description = "The job role's policy (JSON): the lake's statements with Glue writes, as the root's modules/lake_access writes them (the lake prefix, the Glue database's tables, the lake's KMS key)."
   type        = string
-  default     = "lake"
-}
-
-variable "lake_kms_key_arns" {
-  description = "KMS key(s) that encrypt the lake bucket (empty with SSE-S3): the job role gets Decrypt/GenerateDataKey on them. A list so that its length is known at plan time even while the key is being created."
-  type        = list(string)
-  default     = []
 }
 
 variable "glue_database" {
@@ -73,24 +37,14 @@ variable "glue_database" {
 
 # --- image -----------------------------------------------------------------------------------------------------
 
-variable "worker_repository_url" {
-  description = "ECR repository URL of the worker image (modules/ecr worker_repository_url)."
+variable "image" {
+  description = "The worker image the jobs run, <repository url>:<tag> (modules/ecr images.worker; tags are immutable: a new image means a new tag and a new job definition revision)."
   type        = string
 }
 
 variable "worker_repository_arn" {
   description = "ARN of that repository: the execution role may pull from it only."
   type        = string
-}
-
-variable "image_tag" {
-  description = "Tag of the worker image the jobs run (tags are immutable: a new image means a new tag and a new job definition revision)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
-    error_message = "image_tag must be a valid Docker tag."
-  }
 }
 
 # --- compute ---------------------------------------------------------------------------------------------------

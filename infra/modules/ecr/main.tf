@@ -9,6 +9,10 @@ locals {
     vllm   = "${var.name_prefix}-vllm"
   }
 
+  # The images this deployment runs (outputs.tf images), by what runs them: <repository url>:<tag>. The Lambda image
+  # is the worker image's `lambda` target, in the worker repository.
+  image_repositories = { worker = "worker", lambda = "worker", vllm = "vllm" }
+
   tags = merge({ "ftm:component" = "ecr" }, var.tags)
 
   lifecycle_policy = jsonencode({

@@ -18,6 +18,11 @@ output "vllm_repository_arn" {
   value       = aws_ecr_repository.this["vllm"].arn
 }
 
+output "images" {
+  description = "The images this deployment runs, <repository url>:<tag>: worker (the job definitions'), lambda (the functions'), vllm (the task definition's)."
+  value       = { for k, tag in var.image_tags : k => "${aws_ecr_repository.this[local.image_repositories[k]].repository_url}:${tag}" }
+}
+
 output "repository_names" {
   description = "Repository names by image: {worker = ..., vllm = ...}."
   value       = { for k, r in aws_ecr_repository.this : k => r.name }

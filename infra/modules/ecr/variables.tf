@@ -1,12 +1,6 @@
 variable "name_prefix" {
   description = "Prefix of the repository names: <name_prefix>-worker and <name_prefix>-vllm."
   type        = string
-  default     = "ftm"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-32 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
-  }
 }
 
 variable "keep_images" {
@@ -17,6 +11,20 @@ variable "keep_images" {
   validation {
     condition     = var.keep_images >= 1
     error_message = "keep_images must be at least 1."
+  }
+}
+
+variable "image_tags" {
+  description = "The tag this deployment runs of each image: worker (the Batch jobs), lambda (the Lambda functions: the worker repository's <worker tag>-lambda, as `make images` pushes it), vllm. Tags are immutable: a new image means a new tag (and a new job or task definition revision, function version)."
+  type = object({
+    worker = string
+    lambda = string
+    vllm   = string
+  })
+
+  validation {
+    condition     = alltrue([for tag in values(var.image_tags) : can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", tag))])
+    error_message = "image_tags must be valid Docker tags (the root's worker_image_tag, lambda_image_tag, vllm_image_tag)."
   }
 }
 

@@ -86,7 +86,7 @@ resource "aws_autoscaling_group" "gpu" {
   name_prefix         = "${local.name}-"
   min_size            = 0
   max_size            = var.max_instances
-  vpc_zone_identifier = var.subnet_ids
+  vpc_zone_identifier = var.network.subnet_ids
   health_check_type   = "EC2"
 
   # ECS's managed termination protection only terminates instances that run no task: the group must protect new

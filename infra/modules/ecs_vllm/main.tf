@@ -1,7 +1,8 @@
 # vLLM (Qwen3-8B, containers/vllm) as an ECS service on GPU instances, behind an internal Application Load Balancer:
 # the OpenAI-compatible endpoint the reduce jobs name themes with.
 #
-#   cluster      ECS cluster with Container Insights; its only capacity is the capacity provider below
+#   cluster      ECS cluster with Container Insights; its only capacity is the capacity provider below (the
+#                network it runs in is checked by the root's modules/network)
 #   compute.tf   launch template (ECS GPU AMI, IMDSv2, encrypted root volume), Auto Scaling group (g5.xlarge,
 #                80% Spot / 20% On-Demand), capacity provider with managed scaling and draining
 #   network.tf   security groups (clients -> ALB -> instances, nothing else), the internal ALB, target group, listener
@@ -15,11 +16,6 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
-data "aws_subnet" "this" {
-  for_each = toset(var.subnet_ids)
-  id       = each.value
-}
-
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
@@ -31,13 +27,6 @@ locals {
   model_location = regex("^s3://([^/]+)/?(.*)$", var.model_s3_uri)
   model_bucket   = local.model_location[0]
   model_prefix   = trim(local.model_location[1], "/")
-
-  subnet_azs = distinct([for s in data.aws_subnet.this : s.availability_zone])
-  network_errors = concat(
-    [for s in data.aws_subnet.this : "subnet ${s.id} is in ${s.vpc_id}, not vpc_id ${var.vpc_id}" if s.vpc_id != var.vpc_id],
-    length(local.subnet_azs) < 2 ? ["an Application Load Balancer needs subnets in at least two Availability Zones; subnet_ids are all in ${join(", ", local.subnet_azs)}"] : [],
-    [for s in data.aws_subnet.this : "subnet ${s.id} does not auto-assign public IPv4 addresses, so the GPU instances could not pull the image or read the model without a NAT gateway; enable it, or set subnets_are_public = false" if var.subnets_are_public && !s.map_public_ip_on_launch],
-  )
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -50,13 +39,6 @@ resource "aws_ecs_cluster" "this" {
   }
 
   tags = local.tags
-
-  lifecycle {
-    precondition {
-      condition     = length(local.network_errors) == 0
-      error_message = "vLLM network inputs: ${join("; ", local.network_errors)}."
-    }
-  }
 }
 
 # The cluster's only capacity: tasks without a strategy of their own land on the GPU Auto Scaling group.

@@ -9,7 +9,7 @@
 resource "aws_security_group" "alb" {
   name        = "${local.name}-alb"
   description = "ftm: internal load balancer of the vLLM service; only the Batch jobs and the health check may call it"
-  vpc_id      = var.vpc_id
+  vpc_id      = var.network.vpc_id
   tags        = merge(local.tags, { Name = "${local.name}-alb" })
 }
 
@@ -40,7 +40,7 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_instances" {
 resource "aws_security_group" "instances" {
   name        = "${local.name}-instances"
   description = "ftm: GPU instances of the vLLM service; only the load balancer may reach vLLM"
-  vpc_id      = var.vpc_id
+  vpc_id      = var.network.vpc_id
   tags        = merge(local.tags, { Name = "${local.name}-instances" })
 }
 
@@ -71,7 +71,7 @@ resource "aws_lb" "this" {
   internal           = true
   load_balancer_type = "application"
   security_groups    = [aws_security_group.alb.id]
-  subnets            = var.subnet_ids
+  subnets            = var.network.subnet_ids
 
   drop_invalid_header_fields = true
   enable_deletion_protection = var.alb_deletion_protection
@@ -92,7 +92,7 @@ resource "aws_lb_target_group" "this" {
   port        = var.container_port
   protocol    = "HTTP"
   target_type = "instance" # bridge network: ECS registers the instance and the host port
-  vpc_id      = var.vpc_id
+  vpc_id      = var.network.vpc_id
 
   # Requests are short (a naming prompt, 200 tokens back); a draining task gets 30 s to finish them.
   deregistration_delay = 30

@@ -11,8 +11,6 @@ resource "aws_cloudwatch_log_group" "vllm" {
 }
 
 locals {
-  image = "${var.repository_url}:${var.image_tag}"
-
   # start.sh's settings (containers/vllm/start.sh); the rest keep the image's defaults. The serving limits are the
   # throughput bench's estimates for g5.xlarge (README "LLM naming throughput").
   environment = {
@@ -42,7 +40,7 @@ locals {
 
   container = {
     name      = "vllm"
-    image     = local.image
+    image     = var.image
     essential = true
     user      = "10001:10001" # the image's vllm user (containers/vllm/Dockerfile), pinned here as well: never root
 

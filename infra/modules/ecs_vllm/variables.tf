@@ -1,12 +1,6 @@
 variable "name_prefix" {
   description = "Prefix of every name: cluster, service, task family and log group <name_prefix>-vllm (/ecs/<name_prefix>-vllm), load balancer and target group <name_prefix>-vllm, roles, security groups."
   type        = string
-  default     = "ftm"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-22 characters of a-z, 0-9 and '-', start with a letter and not end with '-' (load balancer and target group names <name_prefix>-vllm may have at most 32)."
-  }
 }
 
 variable "region" {
@@ -16,20 +10,12 @@ variable "region" {
 
 # --- network ---------------------------------------------------------------------------------------------------
 
-variable "vpc_id" {
-  description = "VPC of the load balancer, the GPU instances and subnet_ids (checked at plan time)."
-  type        = string
-}
-
-variable "subnet_ids" {
-  description = "Subnets of the internal load balancer and the GPU instances: at least two Availability Zones (an ALB needs two; checked at plan time). Public subnets with auto-assigned public IPv4 let the instances reach ECR and S3 without a NAT gateway."
-  type        = list(string)
-}
-
-variable "subnets_are_public" {
-  description = "true: subnet_ids must auto-assign public IPv4 (checked). false: private subnets with a NAT gateway or VPC endpoints (ECR api+dkr, S3, ECS, CloudWatch Logs)."
-  type        = bool
-  default     = true
+variable "network" {
+  description = "Where the load balancer and the GPU instances run (the root's modules/network llm output, checked there at plan time): vpc_id, and subnet_ids in at least two Availability Zones (an ALB needs two). Public subnets with auto-assigned public IPv4 let the instances reach ECR and S3 without a NAT gateway; private ones need a NAT gateway or VPC endpoints (ECR api+dkr, S3, ECS, CloudWatch Logs)."
+  type = object({
+    vpc_id     = string
+    subnet_ids = list(string)
+  })
 }
 
 variable "client_security_group_ids" {
@@ -132,24 +118,14 @@ variable "root_volume_size_gib" {
 
 # --- the task --------------------------------------------------------------------------------------------------
 
-variable "repository_url" {
-  description = "ECR repository URL of the vLLM image (modules/ecr vllm_repository_url)."
+variable "image" {
+  description = "The vLLM image, <repository url>:<tag> (modules/ecr images.vllm; tags are immutable: a new image means a new tag and a new task definition revision)."
   type        = string
 }
 
 variable "repository_arn" {
   description = "ARN of that repository: the execution role may pull from it only."
   type        = string
-}
-
-variable "image_tag" {
-  description = "Tag of the vLLM image (immutable: a new image means a new tag and a new task definition revision)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
-    error_message = "image_tag must be a valid Docker tag."
-  }
 }
 
 variable "model_s3_uri" {

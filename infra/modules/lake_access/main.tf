@@ -1,7 +1,8 @@
 # The lake's IAM statements, written once for every role that works on the lake: list the lake prefix, read and
 # write the objects under it, read (and with glue_write, create, commit and drop) the Iceberg tables of the Glue
-# database, use the lake's KMS key. No resources: the caller puts `json` in its own role policy, alone (the Batch
-# job role) or merged with statements of its own (`source_policy_documents`: the Lambda lake role).
+# database, use the lake's KMS key. No resources: the root makes one document with Glue writes (the Batch job role
+# puts it in its policy alone) and one that reads the tables (the Lambda lake role merges it with statements of its
+# own through `source_policy_documents`).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -10,9 +11,7 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
 
-  lake_prefix      = trim(var.lake_prefix, "/")
-  lake_bucket_arn  = "arn:${local.partition}:s3:::${var.lake_bucket}"
-  lake_objects_arn = "arn:${local.partition}:s3:::${join("/", compact([var.lake_bucket, local.lake_prefix, "*"]))}"
+  lake_prefix = trim(var.lake.prefix, "/")
 
   # No CreateDatabase: Terraform creates the database and ftm only creates a namespace that is missing.
   glue_read  = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables"]
@@ -24,7 +23,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "ListLakePrefix"
     actions   = ["s3:ListBucket"]
-    resources = [local.lake_bucket_arn]
+    resources = [var.lake.bucket_arn]
 
     dynamic "condition" {
       for_each = local.lake_prefix == "" ? [] : [1]
@@ -39,7 +38,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "LakeBucketLocation"
     actions   = ["s3:GetBucketLocation"]
-    resources = [local.lake_bucket_arn]
+    resources = [var.lake.bucket_arn]
   }
 
   statement {
@@ -51,7 +50,7 @@ data "aws_iam_policy_document" "this" {
       "s3:AbortMultipartUpload",
       "s3:ListMultipartUploadParts",
     ]
-    resources = [local.lake_objects_arn]
+    resources = [var.lake.objects_arn]
   }
 
   # The Iceberg catalog: the database and its tables only.
@@ -66,11 +65,11 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = length(var.lake_kms_key_arns) > 0 ? [1] : []
+    for_each = length(var.lake.kms_key_arns) > 0 ? [1] : []
     content {
       sid       = "UseLakeKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-      resources = var.lake_kms_key_arns
+      resources = var.lake.kms_key_arns
     }
   }
 }

@@ -3,20 +3,14 @@ variable "region" {
   type        = string
 }
 
-variable "lake_bucket" {
-  description = "Lake bucket (modules/storage): only <lake_prefix>/* in it may be read and written."
-  type        = string
-}
-
-variable "lake_prefix" {
-  description = "Key prefix of the lake in lake_bucket (empty for the bucket root)."
-  type        = string
-}
-
-variable "lake_kms_key_arns" {
-  description = "KMS key(s) of the lake bucket (empty with SSE-S3): Decrypt, GenerateDataKey, DescribeKey."
-  type        = list(string)
-  default     = []
+variable "lake" {
+  description = "The lake (modules/storage lake): only <prefix>/* in the bucket may be read and written; its KMS key(s) (empty with SSE-S3): Decrypt, GenerateDataKey, DescribeKey."
+  type = object({
+    bucket_arn   = string
+    objects_arn  = string
+    prefix       = string
+    kms_key_arns = list(string)
+  })
 }
 
 variable "glue_database" {

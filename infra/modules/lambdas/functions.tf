@@ -16,7 +16,7 @@ resource "aws_cloudwatch_log_group" "this" {
 resource "aws_security_group" "llm_health" {
   name        = "${var.name_prefix}-llm-health"
   description = "ftm: the llm_health Lambda function; egress to the vLLM load balancer only"
-  vpc_id      = var.vpc_id
+  vpc_id      = var.network.vpc_id
   tags        = merge(local.tags, { Name = "${var.name_prefix}-llm-health" })
 }
 
@@ -36,7 +36,7 @@ resource "aws_lambda_function" "this" {
   function_name = "${var.name_prefix}-${replace(each.key, "_", "-")}"
   description   = "ftm state machine: ${each.key} (${local.handlers[each.key]})"
   package_type  = "Image"
-  image_uri     = local.image_uri
+  image_uri     = var.image_uri
   architectures = ["x86_64"] # the image is built for linux/amd64
   role          = each.value.vpc ? module.role["health"].arn : module.role["lake"].arn
 
@@ -64,7 +64,7 @@ resource "aws_lambda_function" "this" {
   dynamic "vpc_config" {
     for_each = each.value.vpc ? [1] : []
     content {
-      subnet_ids         = var.subnet_ids
+      subnet_ids         = var.network.subnet_ids
       security_group_ids = [aws_security_group.llm_health.id]
     }
   }

@@ -10,21 +10,10 @@ locals {
 
 # --- lake role -------------------------------------------------------------------------------------------------
 # The lake prefix (plans, checkpoints, staged run files, records), the Glue database's tables read only (the reduce
-# job publishes), the lake key: the statements modules/lake_access writes for every role on the lake.
-module "lake_access" {
-  source = "../lake_access"
-
-  region            = var.region
-  lake_bucket       = var.lake_bucket
-  lake_prefix       = var.lake_prefix
-  lake_kms_key_arns = var.lake_kms_key_arns
-  glue_database     = var.glue_database
-  glue_write        = false
-}
-
+# job publishes), the lake key: the statements modules/lake_access writes for every role on the lake (var.lake_policy).
 data "aws_iam_policy_document" "lake" {
   # Its log groups and traces first, then the lake's statements.
-  source_policy_documents = [data.aws_iam_policy_document.logs["lake"].json, module.lake_access.json]
+  source_policy_documents = [data.aws_iam_policy_document.logs["lake"].json, var.lake_policy]
 }
 
 # Each role's log groups (the health role: llm_health's; the lake role: the others') and traces.

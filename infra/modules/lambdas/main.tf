@@ -44,8 +44,6 @@ locals {
     record_quarter    = { timeout = 120, memory = 1024, ephemeral = 512, vpc = false }
   }
 
-  image_uri = "${var.repository_url}:${var.image_tag}"
-
   # ftm's configuration, from the environment (ftm/config.py: FTM_<SECTION>__<FIELD>): the deployment's settings
   # (var.ftm_env: the lake and its Glue catalog, the Batch queues and job definitions, the vLLM service), the
   # prefetched transcripts as source, the Batch executor, the defaults of an execution (cloud.*), which its input

@@ -15,7 +15,7 @@ output "handlers" {
 
 output "image_uri" {
   description = "The image the functions run."
-  value       = local.image_uri
+  value       = var.image_uri
 }
 
 output "llm_health_security_group_id" {

@@ -1,12 +1,6 @@
 variable "name_prefix" {
   description = "Prefix of every name: functions <name_prefix>-generate-quarters etc., their log groups /aws/lambda/<function>, roles <name_prefix>-lambda-lake / -lambda-health, security group <name_prefix>-llm-health."
   type        = string
-  default     = "ftm"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-32 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
-  }
 }
 
 variable "region" {
@@ -16,46 +10,20 @@ variable "region" {
 
 # --- image -----------------------------------------------------------------------------------------------------
 
-variable "repository_url" {
-  description = "ECR repository URL of the worker image (modules/ecr worker_repository_url); the functions run its `lambda` target."
+variable "image_uri" {
+  description = "The Lambda image, <worker repository url>:<tag> (modules/ecr images.lambda: the worker image's `lambda` target, <worker_image_tag>-lambda as `make images` pushes it)."
   type        = string
 }
 
 variable "repository_name" {
-  description = "Name of that repository: its policy lets Lambda pull for this account's <name_prefix>-* functions."
+  description = "Name of the worker repository: its policy lets Lambda pull for this account's <name_prefix>-* functions."
   type        = string
-}
-
-variable "image_tag" {
-  description = "Tag of the Lambda image in that repository: <worker_image_tag>-lambda as `make images` pushes it."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
-    error_message = "image_tag must be a valid Docker tag."
-  }
 }
 
 # --- the lake --------------------------------------------------------------------------------------------------
 
-variable "lake_bucket" {
-  description = "Lake bucket: the lake role may read and write only <lake_prefix>/* in it."
-  type        = string
-}
-
-variable "lake_prefix" {
-  description = "Key prefix of the lake in lake_bucket."
-  type        = string
-}
-
-variable "lake_kms_key_arns" {
-  description = "KMS key(s) of the lake bucket (empty with SSE-S3): the lake role may encrypt and decrypt with them. A list so that its length is known at plan time."
-  type        = list(string)
-  default     = []
-}
-
-variable "glue_database" {
-  description = "Glue database = Iceberg namespace of the lake (ftm_env's FTM_CATALOG__NAMESPACE): the lake role may read its tables."
+variable "lake_policy" {
+  description = "The lake's statements for the lake role (JSON), as the root's modules/lake_access writes them without Glue writes: read and write only <lake_prefix>/* in the lake bucket, read the Glue database's tables, use the lake's KMS key."
   type        = string
 }
 
@@ -185,14 +153,12 @@ variable "log_kms_key_arn" {
 
 # --- network of llm_health -------------------------------------------------------------------------------------
 
-variable "vpc_id" {
-  description = "VPC of the vLLM load balancer: llm_health runs in it."
-  type        = string
-}
-
-variable "subnet_ids" {
-  description = "Subnets of llm_health's network interfaces (the load balancer's VPC; it needs no internet access)."
-  type        = list(string)
+variable "network" {
+  description = "The vLLM load balancer's network (the root's modules/network llm output): llm_health runs in its VPC, with network interfaces in subnet_ids (it needs no internet access)."
+  type = object({
+    vpc_id     = string
+    subnet_ids = list(string)
+  })
 }
 
 variable "alb_security_group_id" {

@@ -21,7 +21,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "TagAndStopJobs"
     actions   = ["batch:TagResource", "batch:TerminateJob"]
-    resources = ["arn:${local.partition}:batch:${var.region}:${local.account_id}:job/*"]
+    resources = [local.batch_jobs_arn]
   }
 
   # .sync: Step Functions polls the job; DescribeJobs has no resource to scope to.

@@ -16,6 +16,10 @@ locals {
   # Built from the name in AWS's ARN format (outputs.tf says why).
   state_machine_arn = "arn:${local.partition}:states:${var.region}:${local.account_id}:stateMachine:${local.name}"
 
+  # Any Batch job of this account and region: job ids are not known in advance (the state machine's role tags and
+  # stops the jobs it submits, the operator stops an execution's jobs).
+  batch_jobs_arn = "arn:${local.partition}:batch:${var.region}:${local.account_id}:job/*"
+
   tags = merge({ "ftm:component" = "step-functions" }, var.tags)
 
   # The ASL's template variables, exactly (tests/test_infra_contract.py compares them with the file's ${...}).

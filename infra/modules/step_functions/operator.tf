@@ -9,8 +9,7 @@ locals {
   executions_arn = "arn:${local.partition}:states:${var.region}:${local.account_id}:execution:${local.name}:*"
 
   # <lake_prefix>/_records: each quarter's records (Lake.put_record)
-  lake_prefix    = trim(var.lake_prefix, "/")
-  records_prefix = join("/", compact([local.lake_prefix, "_records"]))
+  records_prefix = join("/", compact([var.lake.prefix, "_records"]))
   operator_logs  = compact([aws_cloudwatch_log_group.this.arn, var.batch_log_group_arn])
 }
 
@@ -44,7 +43,7 @@ data "aws_iam_policy_document" "operator" {
   statement {
     sid       = "TerminateJobs"
     actions   = ["batch:TerminateJob"]
-    resources = ["arn:${local.partition}:batch:${var.region}:${local.account_id}:job/*"]
+    resources = [local.batch_jobs_arn]
   }
 
   # DescribeJobs has no resource-level permissions.
@@ -59,7 +58,7 @@ data "aws_iam_policy_document" "operator" {
   statement {
     sid       = "ListRecords"
     actions   = ["s3:ListBucket"]
-    resources = ["arn:${local.partition}:s3:::${var.lake_bucket}"]
+    resources = [var.lake.bucket_arn]
 
     condition {
       test     = "StringLike"
@@ -71,15 +70,15 @@ data "aws_iam_policy_document" "operator" {
   statement {
     sid       = "ReadWriteRecords"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["arn:${local.partition}:s3:::${var.lake_bucket}/${local.records_prefix}/*"]
+    resources = ["${var.lake.bucket_arn}/${local.records_prefix}/*"]
   }
 
   dynamic "statement" {
-    for_each = length(var.lake_kms_key_arns) > 0 ? [1] : []
+    for_each = length(var.lake.kms_key_arns) > 0 ? [1] : []
     content {
       sid       = "UseLakeKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.lake_kms_key_arns
+      resources = var.lake.kms_key_arns
     }
   }
 

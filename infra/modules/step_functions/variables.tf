@@ -1,12 +1,6 @@
 variable "name_prefix" {
   description = "Prefix of the names: state machine <name_prefix>-multi-quarter, its role <name_prefix>-multi-quarter-states, log group /aws/vendedlogs/states/<name_prefix>-multi-quarter."
   type        = string
-  default     = "ftm"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-32 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
-  }
 }
 
 variable "region" {
@@ -66,20 +60,13 @@ variable "create_operator_policy" {
   default     = true
 }
 
-variable "lake_bucket" {
-  description = "Lake bucket: the operator policy may list, read and write <lake_prefix>/_records/ in it (the driver's .cloud.json / .cloud.ipynb records)."
-  type        = string
-}
-
-variable "lake_prefix" {
-  description = "Key prefix of the lake in lake_bucket (empty for the bucket root)."
-  type        = string
-}
-
-variable "lake_kms_key_arns" {
-  description = "KMS key(s) of the lake bucket (empty with SSE-S3): the operator policy may decrypt and generate data keys with them."
-  type        = list(string)
-  default     = []
+variable "lake" {
+  description = "The lake (modules/storage lake): the operator policy may list, read and write <prefix>/_records/ in the bucket (the driver's .cloud.json / .cloud.ipynb records), and decrypt and generate data keys with its KMS key(s) (empty with SSE-S3)."
+  type = object({
+    bucket_arn   = string
+    prefix       = string
+    kms_key_arns = list(string)
+  })
 }
 
 variable "batch_log_group_arn" {

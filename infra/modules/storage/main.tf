@@ -14,6 +14,18 @@ locals {
   staging_prefix = "${join("/", compact([local.lake_prefix, "_staging"]))}/"
   kms_key_arn    = module.bucket.kms_key_arn
 
+  # What the modules that work on the lake take (outputs.tf lake): its names and ARNs derived here once. The ARNs are
+  # built from the name, so they are known at plan time; kms_key_arns is a list whose length is known at plan time
+  # even while the key is being created.
+  lake = {
+    bucket       = module.bucket.bucket
+    prefix       = local.lake_prefix
+    uri          = local.lake_uri
+    bucket_arn   = "arn:${local.partition}:s3:::${var.bucket_name}"
+    objects_arn  = "arn:${local.partition}:s3:::${join("/", compact([var.bucket_name, local.lake_prefix, "*"]))}"
+    kms_key_arns = var.create_kms_key ? [local.kms_key_arn] : []
+  }
+
   tags = merge({ "ftm:component" = "storage" }, var.tags)
 }
 
@@ -24,14 +36,13 @@ locals {
 module "bucket" {
   source = "../private_bucket"
 
-  bucket_name                 = var.bucket_name
-  region                      = var.region
-  force_destroy               = var.force_destroy
-  create_kms_key              = var.create_kms_key
-  kms_alias_name              = "alias/${var.name_prefix}-lake"
-  kms_description             = "ftm: encrypts the lake bucket ${var.bucket_name}"
-  kms_deletion_window_in_days = var.kms_deletion_window_in_days
-  tags                        = local.tags
+  bucket_name     = var.bucket_name
+  region          = var.region
+  force_destroy   = var.force_destroy
+  create_kms_key  = var.create_kms_key
+  kms_alias_name  = "alias/${var.name_prefix}-lake"
+  kms_description = "ftm: encrypts the lake bucket ${var.bucket_name}"
+  tags            = local.tags
 
   lifecycle_rules = [
     # Staging (runs' Parquet, checkpoints, prefetched calls): the backstop behind `ftm lake gc`. S3 expires each

@@ -18,6 +18,11 @@ output "lake_uri" {
   value       = local.lake_uri
 }
 
+output "lake" {
+  description = "The lake, for the modules that work on it (Athena, the IAM statements of the jobs, functions and operator): bucket, prefix (no leading or trailing slash), uri (s3://<bucket>/<prefix>), bucket_arn, objects_arn (<prefix>/* in the bucket), kms_key_arns (empty with SSE-S3)."
+  value       = local.lake
+}
+
 output "staging_prefix" {
   description = "Key prefix of runs' staged data, which expires after staging_expiration_days."
   value       = local.staging_prefix

@@ -1,7 +1,6 @@
 variable "name_prefix" {
   description = "Prefix of resource names (KMS alias)."
   type        = string
-  default     = "ftm"
 }
 
 variable "region" {
@@ -62,12 +61,6 @@ variable "create_kms_key" {
   description = "true: SSE-KMS with a customer-managed key created here (rotated yearly, bucket keys on). false: SSE-S3."
   type        = bool
   default     = true
-}
-
-variable "kms_deletion_window_in_days" {
-  description = "Waiting period before a deleted KMS key is destroyed (7-30 days; modules/private_bucket checks the range)."
-  type        = number
-  default     = 30
 }
 
 variable "force_destroy" {
