@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 Q, RUN = '2016Q2', 'b1'
 # six firms, two per array child, one per chunk: three children of two chunks each
-SETTINGS = {'FTM_SAMPLE__N_FIRMS': '6', 'FTM_EXECUTOR__BATCH_FIRMS': '2', 'FTM_CHUNK_FIRMS': '1', 'FTM_EXECUTOR__WORKERS': '1'}
+SETTINGS = {'FTM_SAMPLE__N_FIRMS': '6', 'FTM_EXECUTOR__FIRMS_PER_BATCH': '2', 'FTM_FIRMS_PER_CHECKPOINT': '1', 'FTM_EXECUTOR__WORKERS': '1'}
 
 
 @pytest.fixture(scope='module')

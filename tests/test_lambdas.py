@@ -48,7 +48,7 @@ def server():
 def env_for(name: str) -> dict:
     "The functions' environment, as Terraform sets it, for a lake of its own."
     return {'FTM_LAKE': f's3://{BUCKET}/{name}', 'FTM_CATALOG__KIND': 'glue', 'FTM_CATALOG__NAMESPACE': name,
-            'FTM_SOURCE': 'prefetch', 'FTM_SAMPLE__N_FIRMS': '6', 'FTM_EXECUTOR__BATCH_FIRMS': '2', 'FTM_CHUNK_FIRMS': '2',
+            'FTM_SOURCE': 'prefetch', 'FTM_SAMPLE__N_FIRMS': '6', 'FTM_EXECUTOR__FIRMS_PER_BATCH': '2', 'FTM_FIRMS_PER_CHECKPOINT': '2',
             'FTM_EXECUTOR__WORKERS': '1', 'FTM_EXECUTOR__KIND': 'batch', **{k: v for k, v in os.environ.items() if k.startswith('AWS_')}}
 
 
