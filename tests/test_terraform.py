@@ -901,6 +901,25 @@ def test_plan_refuses_one_az_for_the_load_balancer(stack, aws):
     assert 'needs subnets in at least two Availability Zones' in ' '.join(p.stderr.split()), p.stderr[-3000:]
 
 
+def test_plan_refuses_a_network_that_does_not_fit(stack, aws):
+    "modules/network: a security group of another VPC, or a private subnet while subnets_are_public, stops the plan "
+    "with the resource named, before anything is created in it."
+    _, tf = stack
+    ec2 = aws('ec2')
+    other = ec2.create_vpc(CidrBlock='10.99.0.0/16')['Vpc']['VpcId']     # a second VPC: the stack's own stays as it is
+    sg = ec2.create_security_group(GroupName='ftm-other-vpc', Description='test', VpcId=other)['GroupId']
+    private = [ec2.create_subnet(VpcId=other, CidrBlock=f'10.99.{i}.0/24', AvailabilityZone=f'{REGION}{z}')['Subnet']['SubnetId']
+               for i, z in enumerate('ab')]                                # MapPublicIpOnLaunch off
+    plan = lambda *v: tf('plan', '-input=false', '-no-color', '-refresh=false', '-parallelism=10', *v, *_targets(tf),
+                         ok=(1,), timeout=180)
+    p = plan('-var', f'security_group_ids=["{sg}"]')
+    assert f'security group {sg} is in {other}, not vpc_id' in ' '.join(p.stderr.split()), p.stderr[-3000:]
+    sub = ', '.join(f'"{s}"' for s in private)
+    p = plan('-var', f'vpc_id={other}', '-var', f'subnet_ids=[{sub}]', '-var', f'security_group_ids=["{sg}"]')
+    err = ' '.join(p.stderr.split())
+    assert f'subnet {private[0]} does not auto-assign public IPv4 addresses' in err and 'subnets_are_public = false' in err, p.stderr[-3000:]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # HCL guards: no terraform needed, so these run everywhere and catch a silent edit of the settings that matter.
 
