@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_config.ipynb #9c240802
 from __future__ import annotations
-import os, re, json, tomllib, difflib, warnings
+import os, re, copy, json, tomllib, difflib, warnings
 from pathlib import Path
 from typing import Literal, Any
 import yaml
@@ -392,7 +392,7 @@ def _renamed_warning(old: str, new: str, where: str):
 def renamed(d: dict, where: str | None = None) -> dict:
     """Nested settings `d` with each setting of `RENAMED` under its new name. `where` names the layer for the
     warning ('config file ftm.toml'); None renames silently (a run's stored settings). Both names: a `ConfigError`."""
-    d = json.loads(json.dumps(d, default=str)) if d else {}
+    d = copy.deepcopy(d) if d else {}
     for old, new in RENAMED.items():
         *path, last = old.split('.')
         sec = d

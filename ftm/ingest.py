@@ -41,7 +41,7 @@ def ingest_quarter(cfg: Config, lake: Lake | None = None, connector=None, progre
             run = lake.start_run(q, run_id=cfg.run_id, kind='ingest', resume=cfg.run_id is not None)   # (a named run that was interrupted is redone in place)
         parts.append(prep.transcripts); firms.append(prep.firm); dropped.update(prep.dropped); stripped += prep.stripped
         res.calls += 1; res.sentences_raw += prep.firm['n_sentences_raw']; res.sentences_kept += prep.firm['n_sentences_kept']
-        res.sentences_procedural += prep.firm.get('n_procedural') or 0
+        res.sentences_procedural += prep.firm['n_procedural']
         if run is not None and len(firms) >= cfg.firms_per_checkpoint: flush()
     if not res.calls: raise SourceError(f"source {cfg.source!r} has no calls in {q}: nothing was written")
     if run is None:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np, pandas as pd
 from ..quarters import Quarter
 from ..research.exposure import SLICE_SECTIONS, SLICE_SPEAKERS
+from .schema import THEME_KINDS
 
 # %% auto #0
 __all__ = ['REQUIRED', 'SCORERS', 'OPEN_QUARTERS', 'QUERIES', 'P_QUARTERS', 'P_SCORER', 'P_SECTION', 'P_SPEAKER', 'P_KIND',
@@ -169,7 +170,7 @@ P_SPEAKER = Param('speaker_type', 'choice', "whose sentences: all, " + ', '.join
                   choices=SLICE_SPEAKERS)
 # procedural themes (how calls talk, ftm.theme_kinds) stay in the lake but out of tables unless asked for
 P_KIND = Param('kind', 'choice', "which themes: substantive, procedural or all (a run from before kinds: substantive)",
-               'substantive', choices=('substantive', 'procedural', 'all'))
+               'substantive', choices=(*THEME_KINDS, 'all'))
 KIND_SQL = "(:kind = 'all' OR coalesce(kind, 'substantive') = :kind)"
 
 # %% ../../nbs/20_queries.ipynb #5af478a8

@@ -588,7 +588,7 @@ def read_panels(lake, quarters, kind: str = 'substantive') -> tuple[pd.DataFrame
     """The published theme_exposure panels of `quarters` (one DataFrame) and theme names, from `lake`. Theme rows
     of themes of another `kind` than asked (default: substantive; 'all': every theme) are left out: procedural themes
     (how calls talk, `ftm.theme_kinds`) would dilute the theme-level regressions. Call rows stay."""
-    if kind not in ('substantive', 'procedural', 'all'): raise EventsError(f"kind={kind!r}: use substantive, procedural or all")
+    if kind not in (*schema.THEME_KINDS, 'all'): raise EventsError(f"kind={kind!r}: use {', '.join(schema.THEME_KINDS)} or all")
     import importlib, importlib.util
     from ftm.lake import Lake
     if importlib.util.find_spec('ftm.research.exposure'): importlib.import_module('ftm.research.exposure')   # registers theme_exposure
@@ -602,16 +602,13 @@ def read_panels(lake, quarters, kind: str = 'substantive') -> tuple[pd.DataFrame
     panels, names = [], {}
     for q in qs:
         p = lake.read('theme_exposure', q).to_pandas()
-        if kind != 'all' and lake.latest_run(q, 'themes') is not None:
-            t = lake.read('themes', q).to_pandas()
-            if 'kind' in t:     # a run from before kinds: every theme counts as substantive
-                other = set(t.loc[t['kind'].fillna('substantive') != kind, 'theme_id'])
-                p = p[~p['theme_id'].isin(other)]
+        # the themes table once: kinds for the filter, names where the panel has none
+        t = lake.read('themes', q).to_pandas() if lake.latest_run(q, 'themes') is not None else None
+        if kind != 'all' and t is not None and 'kind' in t:     # a run from before kinds: every theme is substantive
+            p = p[~p['theme_id'].isin(t.loc[t['kind'].fillna('substantive') != kind, 'theme_id'])]
         panels.append(p)
         if 'theme_name' in p: names.update(zip(p['theme_id'].dropna(), p.loc[p['theme_id'].notna(), 'theme_name']))
-        elif lake.latest_run(q, 'themes') is not None:
-            t = lake.read('themes', q, columns=['theme_id', 'name'])
-            names.update(zip(t['theme_id'].to_pylist(), t['name'].to_pylist()))
+        elif t is not None: names.update(zip(t['theme_id'], t['name']))
     return pd.concat(panels, ignore_index=True), names
 
 def returns_for(prices_path, cfg: EventsConfig | None = None) -> Returns:

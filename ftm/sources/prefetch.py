@@ -162,7 +162,7 @@ def prefetch_quarter(cfg: Config, lake: Lake | None = None, progress: bool | Non
                 cp = dict(calls=len(calls), skipped=len(rows) - len(calls),
                           sentences_raw=sum(p.firm['n_sentences_raw'] for p in preps),
                           sentences_kept=sum(p.firm['n_sentences_kept'] for p in preps),
-                          sentences_procedural=sum(p.firm.get('n_procedural') or 0 for p in preps),
+                          sentences_procedural=sum(p.firm['n_procedural'] for p in preps),
                           stripped=sum(p.stripped for p in preps),
                           dropped=dict(sum((Counter(p.dropped) for p in preps), Counter())))
                 run.set_checkpoint(key, cp)                 # the chunk is done only once all its parts are written
