@@ -116,7 +116,7 @@ module "batch" {
 
   region      = var.region
   name_prefix = var.name_prefix
-  network     = module.network.batch
+  network     = module.network.checked.batch
 
   lake_uri      = local.lake.uri
   lake_policy   = module.lake_access["publish"].json
@@ -152,7 +152,7 @@ module "ecs_vllm" {
 
   region      = var.region
   name_prefix = var.name_prefix
-  network     = module.network.llm
+  network     = module.network.checked.llm
 
   # Only the Batch jobs (their instances' security groups) and the health check may call vLLM.
   client_security_group_ids = merge(
@@ -200,7 +200,7 @@ module "lambdas" {
   health_wait_s     = var.cloud_health_wait_s
   health_max_checks = var.cloud_health_max_checks
 
-  network               = module.network.llm
+  network               = module.network.checked.llm
   alb_security_group_id = module.ecs_vllm.alb_security_group_id
   alb_listener_port     = module.ecs_vllm.listener_port
 

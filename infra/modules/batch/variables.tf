@@ -11,7 +11,7 @@ variable "region" {
 # --- network (an input: this module creates no VPC) ---------------------------------------------------------------
 
 variable "network" {
-  description = "Where the instances start (the root's modules/network batch output, checked there at plan time: all in one VPC): subnet_ids (several AZs widen the Spot pools; public subnets that auto-assign public IPv4 avoid a NAT gateway, private ones need a NAT gateway or VPC endpoints for ECR api+dkr, S3, Glue, Logs, Batch/ECS); security_group_ids (recommended: one that allows no inbound and all outbound traffic: jobs only call AWS APIs)."
+  description = "Where the instances start (the root's modules/network checked.batch, checked there at plan time: all in one VPC): subnet_ids (several AZs widen the Spot pools; public subnets that auto-assign public IPv4 avoid a NAT gateway, private ones need a NAT gateway or VPC endpoints for ECR api+dkr, S3, Glue, Logs, Batch/ECS); security_group_ids (recommended: one that allows no inbound and all outbound traffic: jobs only call AWS APIs)."
   type = object({
     subnet_ids         = list(string)
     security_group_ids = list(string)

@@ -11,7 +11,7 @@ variable "region" {
 # --- network ---------------------------------------------------------------------------------------------------
 
 variable "network" {
-  description = "Where the load balancer and the GPU instances run (the root's modules/network llm output, checked there at plan time): vpc_id, and subnet_ids in at least two Availability Zones (an ALB needs two). Public subnets with auto-assigned public IPv4 let the instances reach ECR and S3 without a NAT gateway; private ones need a NAT gateway or VPC endpoints (ECR api+dkr, S3, ECS, CloudWatch Logs)."
+  description = "Where the load balancer and the GPU instances run (the root's modules/network checked.llm, checked there at plan time): vpc_id, and subnet_ids in at least two Availability Zones (an ALB needs two). Public subnets with auto-assigned public IPv4 let the instances reach ECR and S3 without a NAT gateway; private ones need a NAT gateway or VPC endpoints (ECR api+dkr, S3, ECS, CloudWatch Logs)."
   type = object({
     vpc_id     = string
     subnet_ids = list(string)

@@ -154,7 +154,7 @@ variable "log_kms_key_arn" {
 # --- network of llm_health -------------------------------------------------------------------------------------
 
 variable "network" {
-  description = "The vLLM load balancer's network (the root's modules/network llm output): llm_health runs in its VPC, with network interfaces in subnet_ids (it needs no internet access)."
+  description = "The vLLM load balancer's network (the root's modules/network checked.llm): llm_health runs in its VPC, with network interfaces in subnet_ids (it needs no internet access)."
   type = object({
     vpc_id     = string
     subnet_ids = list(string)

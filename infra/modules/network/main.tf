@@ -4,8 +4,8 @@
 #   llm    llm_subnet_ids (default subnet_ids): the vLLM load balancer and GPU instances (modules/ecs_vllm) and the
 #          health-check Lambda (modules/lambdas); an Application Load Balancer needs two Availability Zones
 # Every subnet and security group must be in vpc_id; with subnets_are_public every subnet must auto-assign public
-# IPv4 addresses (instances there reach ECR, S3, Batch and ECS only through one). The outputs carry the checks:
-# a module that takes one of them runs in a network that passed.
+# IPv4 addresses (instances there reach ECR, S3, Batch and ECS only through one). The output carries the checks:
+# a module that takes a part of it runs in a network that passed.
 
 locals {
   llm_subnet_ids = coalesce(var.llm_subnet_ids, var.subnet_ids)

@@ -1,16 +1,9 @@
-output "batch" {
-  description = "The Batch instances' network, checked: {subnet_ids, security_group_ids} (modules/batch network)."
-  value       = { subnet_ids = var.subnet_ids, security_group_ids = var.security_group_ids }
-
-  precondition {
-    condition     = length(local.errors) == 0
-    error_message = "Network inputs: ${join("; ", local.errors)}."
+output "checked" {
+  description = "The network, checked at plan time: batch = {subnet_ids, security_group_ids} (modules/batch), llm = {vpc_id, subnet_ids} (modules/ecs_vllm and modules/lambdas: the vLLM service and the health-check Lambda)."
+  value = {
+    batch = { subnet_ids = var.subnet_ids, security_group_ids = var.security_group_ids }
+    llm   = { vpc_id = var.vpc_id, subnet_ids = local.llm_subnet_ids }
   }
-}
-
-output "llm" {
-  description = "The vLLM service's and the health-check Lambda's network, checked: {vpc_id, subnet_ids} (modules/ecs_vllm and modules/lambdas network)."
-  value       = { vpc_id = var.vpc_id, subnet_ids = local.llm_subnet_ids }
 
   precondition {
     condition     = length(local.errors) == 0
